@@ -1,0 +1,5 @@
+namespace KubeConsistency.Testing;
+
+internal static class Placeholder
+{
+}

@@ -1,0 +1,5 @@
+namespace KubeConsistency.Internal;
+
+internal static class ThrowHelper
+{
+}
