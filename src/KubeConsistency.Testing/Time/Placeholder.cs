@@ -1,5 +1,0 @@
-namespace KubeConsistency.Testing;
-
-internal static class Placeholder
-{
-}

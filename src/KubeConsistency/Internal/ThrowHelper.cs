@@ -1,5 +1,0 @@
-namespace KubeConsistency.Internal;
-
-internal static class ThrowHelper
-{
-}
