@@ -1,0 +1,78 @@
+namespace KubeConsistency.Cache;
+
+/// <summary>What a <see cref="Delta{T}"/> records (upstream-semantics.md §2.1).</summary>
+public enum DeltaType
+{
+    /// <summary>An object was added (payload: the object).</summary>
+    Added,
+
+    /// <summary>An object was updated (payload: the new object).</summary>
+    Updated,
+
+    /// <summary>An object was deleted (payload: the final object, or a <see cref="DeletedFinalStateUnknown{T}"/>).</summary>
+    Deleted,
+
+    /// <summary>Legacy non-atomic relist: one per listed object (payload: the object).</summary>
+    Replaced,
+
+    /// <summary>Legacy non-atomic resync: one per stored object (payload: the stored object).</summary>
+    Sync,
+
+    /// <summary>Atomic relist: the whole list at once (payload: <see cref="ReplacedAllInfo{T}"/>).</summary>
+    ReplacedAll,
+
+    /// <summary>Atomic resync (payload: <see cref="SyncAllInfo"/>).</summary>
+    SyncAll,
+
+    /// <summary>A watch bookmark flowing through the queue (payload: <see cref="BookmarkInfo"/>).</summary>
+    Bookmark,
+}
+
+/// <summary>
+/// One queued notification (Go: <c>Delta</c>). <see cref="Object"/> is the payload whose type depends on
+/// <see cref="Type"/>: a <typeparamref name="T"/>, a <see cref="DeletedFinalStateUnknown{T}"/>, a
+/// <see cref="ReplacedAllInfo{T}"/>, a <see cref="SyncAllInfo"/> or a <see cref="BookmarkInfo"/>.
+/// </summary>
+/// <typeparam name="T">The object type.</typeparam>
+public readonly struct Delta<T>
+    where T : class
+{
+    /// <summary>Creates a delta.</summary>
+    /// <param name="type">The delta type.</param>
+    /// <param name="obj">The payload.</param>
+    public Delta(DeltaType type, object obj)
+    {
+        Type = type;
+        Object = obj ?? throw new ArgumentNullException(nameof(obj));
+    }
+
+    /// <summary>The delta type.</summary>
+    public DeltaType Type { get; }
+
+    /// <summary>The payload (see the type remarks).</summary>
+    public object Object { get; }
+
+    /// <summary>Whether this delta may share a batch with others (§2.4: every type but ReplacedAll, SyncAll, Bookmark).</summary>
+    public bool IsBatchable => Type is DeltaType.Added or DeltaType.Updated or DeltaType.Deleted or DeltaType.Replaced or DeltaType.Sync;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Type}: {Object}";
+}
+
+/// <summary>The payload of a <see cref="DeltaType.ReplacedAll"/> delta: a whole list and its resource version.</summary>
+/// <typeparam name="T">The object type.</typeparam>
+/// <param name="ResourceVersion">The list resource version.</param>
+/// <param name="Objects">The listed objects, already transformed.</param>
+public sealed record ReplacedAllInfo<T>(string ResourceVersion, IReadOnlyList<T> Objects)
+    where T : class;
+
+/// <summary>The payload of a <see cref="DeltaType.SyncAll"/> delta (an empty marker).</summary>
+public sealed record SyncAllInfo
+{
+    /// <summary>The marker instance.</summary>
+    public static SyncAllInfo Instance { get; } = new();
+}
+
+/// <summary>The payload of a <see cref="DeltaType.Bookmark"/> delta.</summary>
+/// <param name="ResourceVersion">The bookmark resource version.</param>
+public sealed record BookmarkInfo(string ResourceVersion);
