@@ -218,19 +218,36 @@ internal sealed class ModelAccessor<T> : ObjectMetadataAccessor<T>
 /// <summary>Dispatches on the runtime type, for caches typed as <c>object</c>, interfaces or base classes.</summary>
 internal sealed class RuntimeTypeAccessor<T> : ObjectMetadataAccessor<T>
 {
+    public override bool HasMetadata(T obj) => obj is not null && RuntimeAccessors.Fields(obj) is { } f && f[0](obj) is not null;
+
+    public override string? GetNamespace(T obj) => obj is null ? null : RuntimeAccessors.Fields(obj)?[1](obj);
+
+    public override string? GetName(T obj) => obj is null ? null : RuntimeAccessors.Fields(obj)?[2](obj);
+
+    public override string? GetUid(T obj) => obj is null ? null : RuntimeAccessors.Fields(obj)?[3](obj);
+
+    public override string? GetResourceVersion(T obj) => obj is null ? null : RuntimeAccessors.Fields(obj)?[4](obj);
+}
+
+/// <summary>Per-runtime-type accessors: [hasMetadata (non-null = yes), namespace, name, uid, resourceVersion].</summary>
+internal static class RuntimeAccessors
+{
     private static readonly ConcurrentDictionary<Type, Func<object, string?>[]> s_byType = new();
 
-    public override bool HasMetadata(T obj) => obj is not null && Fields(obj) is { } f && f[0](obj) is not null;
+    private interface IBoxedAccessor
+    {
+        bool HasMetadata(object obj);
 
-    public override string? GetNamespace(T obj) => obj is null ? null : Fields(obj)?[1](obj);
+        string? GetNamespace(object obj);
 
-    public override string? GetName(T obj) => obj is null ? null : Fields(obj)?[2](obj);
+        string? GetName(object obj);
 
-    public override string? GetUid(T obj) => obj is null ? null : Fields(obj)?[3](obj);
+        string? GetUid(object obj);
 
-    public override string? GetResourceVersion(T obj) => obj is null ? null : Fields(obj)?[4](obj);
+        string? GetResourceVersion(object obj);
+    }
 
-    private static Func<object, string?>[]? Fields(object obj)
+    public static Func<object, string?>[]? Fields(object obj)
     {
         switch (obj)
         {
@@ -255,19 +272,6 @@ internal sealed class RuntimeTypeAccessor<T> : ObjectMetadataAccessor<T>
         // Wrap the typed accessor once per runtime type; the per-call cost is one cast and one virtual call.
         var adapter = (IBoxedAccessor)Activator.CreateInstance(typeof(BoxedAdapter<>).MakeGenericType(type), accessor)!;
         return [o => adapter.HasMetadata(o) ? string.Empty : null, adapter.GetNamespace, adapter.GetName, adapter.GetUid, adapter.GetResourceVersion];
-    }
-
-    private interface IBoxedAccessor
-    {
-        bool HasMetadata(object obj);
-
-        string? GetNamespace(object obj);
-
-        string? GetName(object obj);
-
-        string? GetUid(object obj);
-
-        string? GetResourceVersion(object obj);
     }
 
     private sealed class BoxedAdapter<TRuntime>(ObjectMetadataAccessor<TRuntime> inner) : IBoxedAccessor
