@@ -27,7 +27,7 @@ public sealed class TestMeta
 
 public static class TestObjects
 {
-    public static TestPod Pod(string? ns, string name, string? rv, string? payload = null, string? uid = null) => new()
+    public static TestPod Pod(string? ns, string? name, string? rv, string? payload = null, string? uid = null) => new()
     {
         Metadata = new TestMeta { NamespaceProperty = ns, Name = name, ResourceVersion = rv, Uid = uid ?? "uid-" + name },
         Payload = payload,

@@ -462,14 +462,15 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
     private void Enqueue(DeltaType type, T obj)
     {
         ArgumentNullException.ThrowIfNull(obj);
-
-        // The key must be computable before anything is queued (§2.3).
-        KeyOf(obj);
-        var transformed = _transformer is null ? obj : _transformer(obj);
         lock (_lock)
         {
+            // Populated even when the object is then rejected, as upstream (§2.3).
             _populated = true;
             CheckSyncedLocked();
+
+            // The key must be computable before anything is queued; the transformer runs once per object.
+            KeyOf(obj);
+            var transformed = _transformer is null ? obj : _transformer(obj);
             _items.Add(new Delta<T>(type, transformed));
             AfterEnqueueLocked();
         }

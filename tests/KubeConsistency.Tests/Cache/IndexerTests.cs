@@ -102,7 +102,7 @@ public sealed class IndexerTests
         {
             var reads = 0;
             started.SetResult();
-            while (!stop.IsCancellationRequested)
+            do
             {
                 var rv = store.LastStoreSyncResourceVersion;
                 if (rv.Length > 0 && store.TryGetByKey("ns/p" + rv, out var pod))
@@ -117,6 +117,7 @@ public sealed class IndexerTests
 
                 reads++;
             }
+            while (!stop.IsCancellationRequested);
 
             return reads;
         });
