@@ -1,0 +1,146 @@
+using System.Diagnostics.Metrics;
+using KubeConsistency.Cache;
+using KubeConsistency.Client;
+using Microsoft.Extensions.Logging;
+
+namespace KubeConsistency.Informers;
+
+/// <summary>
+/// A shared informer (Go: <c>SharedIndexInformer</c>): one reflector, one atomic FIFO and one indexed store
+/// per resource, feeding any number of event handlers (upstream-semantics.md §3.4, §5).
+/// </summary>
+/// <typeparam name="T">The object type.</typeparam>
+public interface ISharedIndexInformer<T>
+    where T : class
+{
+    /// <summary>The informer's cache. Objects in it are shared: treat them as immutable.</summary>
+    IIndexer<T> Indexer { get; }
+
+    /// <summary>The resource this informer lists and watches.</summary>
+    GroupVersionResource Resource { get; }
+
+    /// <summary>Whether the initial list has been applied to the store (the FIFO's latch, §2.4).</summary>
+    bool HasSynced { get; }
+
+    /// <summary>
+    /// The resource version the reflector has <em>received</em>; the store's applied version is
+    /// <see cref="Consistency.ILastSyncResourceVersionGetter.LastStoreSyncResourceVersion"/> on <see cref="Indexer"/> (§4.3).
+    /// </summary>
+    string LastSyncResourceVersion { get; }
+
+    /// <summary>What the reflector has done and which failures it recovered from.</summary>
+    ReflectorStatistics Statistics { get; }
+
+    /// <summary>Handler invocations that threw (logged and skipped).</summary>
+    long HandlerFailures { get; }
+
+    /// <summary>Completes when <see cref="HasSynced"/> turns true; cancellable.</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    Task WaitForSyncAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds a handler with its own unbounded buffer, so a slow handler never blocks others or the queue. A handler
+    /// added after start first receives the current content as adds (<c>isInInitialList: true</c>).
+    /// </summary>
+    /// <param name="handler">The handler.</param>
+    /// <param name="resyncPeriod">How often this handler wants every object re-delivered as an update; <see langword="null"/> uses the informer default, <see cref="TimeSpan.Zero"/> none.</param>
+    /// <returns>The registration, which knows whether this handler has seen the initial list.</returns>
+    IEventHandlerRegistration AddEventHandler(IResourceEventHandler<T> handler, TimeSpan? resyncPeriod = null);
+
+    /// <summary>Stops delivering to a handler; notifications still buffered for it are dropped.</summary>
+    /// <param name="registration">The registration returned by <see cref="AddEventHandler"/>.</param>
+    void RemoveEventHandler(IEventHandlerRegistration registration);
+
+    /// <summary>
+    /// Runs the informer until <paramref name="cancellationToken"/> is cancelled, then stops cleanly: the
+    /// reflector, the queue consumer and every handler task have finished when the returned task completes.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the informer.</param>
+    /// <exception cref="InvalidOperationException">The informer was already started.</exception>
+    Task RunAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A handler registered on an informer.</summary>
+public interface IEventHandlerRegistration
+{
+    /// <summary>Whether the informer has synced and this handler has processed every initial-list notification.</summary>
+    bool HasSynced { get; }
+
+    /// <summary>Completes when <see cref="HasSynced"/> turns true.</summary>
+    Task Synced { get; }
+}
+
+/// <summary>Options for <see cref="SharedIndexInformer.Create{T}"/>.</summary>
+/// <typeparam name="T">The object type.</typeparam>
+public sealed class SharedIndexInformerOptions<T>
+    where T : class
+{
+    /// <summary>The informer name for logs and for the <c>name</c> label of the informer metrics; <see langword="null"/> disables metrics.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The resource, for metrics labels and logs.</summary>
+    public GroupVersionResource Resource { get; set; }
+
+    /// <summary>The resync period of handlers that do not ask for their own; zero disables resync.</summary>
+    public TimeSpan DefaultResyncPeriod { get; set; }
+
+    /// <summary>Index functions for the store.</summary>
+    public IReadOnlyDictionary<string, IndexFunc<T>>? Indexers { get; set; }
+
+    /// <summary>Applied to every object before it enters the store (e.g. to strip managed fields).</summary>
+    public Func<T, T>? Transform { get; set; }
+
+    /// <summary>Reads object metadata; defaults to <see cref="ObjectMetadataAccessor{T}.Default"/>.</summary>
+    public ObjectMetadataAccessor<T>? MetadataAccessor { get; set; }
+
+    /// <summary>The <c>AtomicFIFO</c> gate (§1.1): atomic relists, bookmarks through the queue, store RV tracking.</summary>
+    public bool AtomicFifo { get; set; } = FeatureGates.AtomicFifo;
+
+    /// <summary>The <c>UnlockWhileProcessingFIFO</c> gate (only with <see cref="AtomicFifo"/>).</summary>
+    public bool UnlockWhileProcessingFifo { get; set; } = FeatureGates.UnlockWhileProcessingFifo;
+
+    /// <summary>The <c>InOrderInformersBatchProcess</c> gate: consume the FIFO in batches.</summary>
+    public bool BatchProcessing { get; set; } = FeatureGates.InOrderInformersBatchProcess;
+
+    /// <summary>The <c>WatchListClient</c> gate: prefer the streaming watch-list, falling back to LIST.</summary>
+    public bool UseWatchList { get; set; } = FeatureGates.WatchListClient;
+
+    /// <summary>The minimum watch timeout; each watch asks for a random timeout in [min, 2 × min] (§5.3). Default 5 minutes.</summary>
+    public TimeSpan MinWatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The LIST page size (client-go's pager default: 500).</summary>
+    public int ListPageSize { get; set; } = 500;
+
+    /// <summary>The clock for backoff, timeouts, resync and latency; defaults to <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>Where to log; defaults to no logging.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>The application's meter factory; <see langword="null"/> uses the static meter.</summary>
+    public IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>The source of jitter in [0, 1); tests make it deterministic.</summary>
+    public Func<double>? Random { get; set; }
+}
+
+/// <summary>Creates shared index informers.</summary>
+public static class SharedIndexInformer
+{
+    /// <summary>Creates an informer over a list/watch source (e.g. an <see cref="IResourceClient{T}"/>).</summary>
+    /// <typeparam name="T">The object type.</typeparam>
+    /// <param name="listWatch">Lists and watches the resource.</param>
+    /// <param name="options">Options; <see langword="null"/> for defaults.</param>
+    public static ISharedIndexInformer<T> Create<T>(IListWatch<T> listWatch, SharedIndexInformerOptions<T>? options = null)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(listWatch);
+        options ??= new SharedIndexInformerOptions<T>();
+        if (options.Resource == default && listWatch is IResourceClient<T> client)
+        {
+            options.Resource = client.Resource;
+        }
+
+        return new SharedIndexInformerImpl<T>(listWatch, options);
+    }
+}

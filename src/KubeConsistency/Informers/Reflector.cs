@@ -1,0 +1,593 @@
+using System.Runtime.CompilerServices;
+using KubeConsistency.Cache;
+using KubeConsistency.Client;
+using Microsoft.Extensions.Logging;
+
+namespace KubeConsistency.Informers;
+
+internal sealed class ReflectorOptions<T>
+    where T : class
+{
+    public required string Name { get; init; }
+
+    public required IListWatch<T> ListWatch { get; init; }
+
+    public required IDeltaQueue<T> Queue { get; init; }
+
+    public required KeyFunc<T> KeyFunction { get; init; }
+
+    public required TimeProvider Time { get; init; }
+
+    public required ILogger Logger { get; init; }
+
+    public TimeSpan MinWatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    public bool UseWatchList { get; init; }
+
+    public int PageSize { get; init; } = 500;
+
+    public TimeSpan ResyncCheckPeriod { get; init; }
+
+    public Func<bool>? ShouldResync { get; init; }
+
+    public Func<double> Random { get; init; } = System.Random.Shared.NextDouble;
+}
+
+/// <summary>
+/// Lists and watches one resource into the informer's queue (Go: <c>Reflector.ListAndWatch</c>,
+/// upstream-semantics.md §5). Every wait goes through the <see cref="TimeProvider"/> and honours cancellation.
+/// </summary>
+internal sealed class Reflector<T>
+    where T : class
+{
+    private const string InitialEventsEndAnnotation = "k8s.io/initial-events-end";
+    private static readonly TimeSpan ShortWatch = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan SilenceGrace = TimeSpan.FromSeconds(60);
+
+    private readonly ReflectorOptions<T> _o;
+    private readonly ExponentialBackoff _backoff;
+    private volatile string _lastSyncResourceVersion = string.Empty;
+    private bool _lastSyncResourceVersionUnavailable;
+    private bool _paginatedResult;
+    private bool _watchListUnsupported;
+
+    private long _lists;
+    private long _listFailures;
+    private long _watchLists;
+    private long _watchListFallbacks;
+    private long _watches;
+    private long _watchFailures;
+    private long _expirations;
+    private long _events;
+    private long _rejectedEvents;
+
+    public Reflector(ReflectorOptions<T> options)
+    {
+        _o = options;
+        _backoff = new ExponentialBackoff(options.Time, options.Random);
+    }
+
+    /// <summary>The resource version the reflector has received (not necessarily applied; see §4.3).</summary>
+    public string LastSyncResourceVersion => _lastSyncResourceVersion;
+
+    public ReflectorStatistics Statistics => new(
+        Interlocked.Read(ref _lists),
+        Interlocked.Read(ref _listFailures),
+        Interlocked.Read(ref _watchLists),
+        Interlocked.Read(ref _watchListFallbacks),
+        Interlocked.Read(ref _watches),
+        Interlocked.Read(ref _watchFailures),
+        Interlocked.Read(ref _expirations),
+        Interlocked.Read(ref _events),
+        Interlocked.Read(ref _rejectedEvents));
+
+    /// <summary>Runs list-and-watch cycles until cancelled, backing off after each failed cycle (Go: <c>BackoffUntil</c>).</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ListAndWatchAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                var delay = _backoff.Next();
+                _o.Logger.ListFailed(_o.Name, delay, ex);
+                if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            // A cycle that returned without error (e.g. the watch expired) is followed by a backoff too, as upstream.
+            if (!await DelayAsync(_backoff.Next(), cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ListAndWatchAsync(CancellationToken cancellationToken)
+    {
+        (IAsyncEnumerator<WatchEvent<T>> Stream, WatchCancellation Cancellation)? stream = null;
+        if (_o.UseWatchList && !_watchListUnsupported)
+        {
+            try
+            {
+                stream = await WatchListAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _watchListFallbacks);
+                _o.Logger.WatchListFallback(_o.Name, ex);
+                if (ex is BadRequestException or InvalidException or NotFoundException or MethodNotAllowedException or WatchListNotSupportedException)
+                {
+                    _watchListUnsupported = true;
+                    _o.Logger.WatchListUnsupported(_o.Name, ex.Message);
+                }
+            }
+        }
+
+        try
+        {
+            if (stream is null)
+            {
+                await ListAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            using var resync = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var resyncTask = RunResyncAsync(resync.Token);
+            try
+            {
+                // The watch loop owns (and disposes) the watch-list stream from here on.
+                var handoff = stream;
+                stream = null;
+                await WatchLoopAsync(handoff, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await resync.CancelAsync().ConfigureAwait(false);
+                await resyncTask.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (stream is { } leftover)
+            {
+                await leftover.Stream.DisposeAsync().ConfigureAwait(false);
+                leftover.Cancellation.Dispose();
+            }
+        }
+    }
+
+    /// <summary>§5.1: list (paged) → one <c>Replace</c>; expired or too-large RVs are retried at once from <c>""</c>.</summary>
+    private async Task ListAsync(CancellationToken cancellationToken)
+    {
+        (List<T> Items, string ResourceVersion) result;
+        var requested = RelistResourceVersion();
+        try
+        {
+            result = await ListAllPagesAsync(requested, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException ex) when (IsExpiredOrTooLarge(ex))
+        {
+            Interlocked.Increment(ref _expirations);
+            _o.Logger.Expired(_o.Name, requested, ex.Reason ?? ex.StatusCode.ToString());
+            _lastSyncResourceVersionUnavailable = true;
+            result = await ListAllPagesAsync(RelistResourceVersion(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref _listFailures);
+            throw;
+        }
+
+        _o.Queue.Replace(result.Items, result.ResourceVersion);
+        _lastSyncResourceVersionUnavailable = false;
+        _lastSyncResourceVersion = result.ResourceVersion;
+        Interlocked.Increment(ref _lists);
+        _o.Logger.Listed(_o.Name, result.Items.Count, result.ResourceVersion);
+    }
+
+    private async Task<(List<T> Items, string ResourceVersion)> ListAllPagesAsync(string resourceVersion, CancellationToken cancellationToken)
+    {
+        // client-go's pager: page through a consistent ("") or cached ("0") list; a list at a concrete RV is
+        // served whole by the watch cache, unless an earlier "0" list came back paginated.
+        int? limit = resourceVersion is "" or "0" || _paginatedResult ? _o.PageSize : null;
+        var items = new List<T>();
+        string? listResourceVersion = null;
+        string? continueToken = null;
+        var paginated = false;
+        while (true)
+        {
+            ListPage<T> page;
+            try
+            {
+                page = await _o.ListWatch.ListAsync(
+                    new ListOptions
+                    {
+                        ResourceVersion = continueToken is null ? resourceVersion : null,
+                        Limit = limit,
+                        Continue = continueToken,
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (ResourceExpiredException) when (continueToken is not null)
+            {
+                // The continue token expired mid-list: fall back to one unpaginated list (pager FullListIfExpired).
+                items.Clear();
+                continueToken = null;
+                limit = null;
+                listResourceVersion = null;
+                continue;
+            }
+
+            listResourceVersion ??= page.ResourceVersion;
+            items.AddRange(page.Items);
+            if (string.IsNullOrEmpty(page.Continue))
+            {
+                break;
+            }
+
+            paginated = true;
+            continueToken = page.Continue;
+        }
+
+        if (resourceVersion == "0" && paginated)
+        {
+            _paginatedResult = true;
+        }
+
+        return (items, listResourceVersion ?? string.Empty);
+    }
+
+    /// <summary>
+    /// §5.2: stream the initial state with <c>sendInitialEvents=true</c> into a temporary store, replace the
+    /// queue's content at the <c>k8s.io/initial-events-end</c> bookmark, and hand back the same stream.
+    /// </summary>
+    private async Task<(IAsyncEnumerator<WatchEvent<T>> Stream, WatchCancellation Cancellation)> WatchListAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _watches);
+        var options = new WatchOptions
+        {
+            ResourceVersion = _lastSyncResourceVersionUnavailable ? string.Empty : _lastSyncResourceVersion,
+            ResourceVersionMatch = ResourceVersionMatch.NotOlderThan,
+            AllowWatchBookmarks = true,
+            SendInitialEvents = true,
+            TimeoutSeconds = WatchTimeoutSeconds(),
+        };
+        var cancellation = new WatchCancellation(_o.Time, TimeSpan.FromSeconds(options.TimeoutSeconds.Value) + SilenceGrace, cancellationToken);
+        var stream = _o.ListWatch.WatchAsync(options, cancellation.Token).GetAsyncEnumerator(cancellation.Token);
+        try
+        {
+            var temporary = new Dictionary<string, T>(StringComparer.Ordinal);
+            var capturedResourceVersion = string.Empty;
+            while (await stream.MoveNextAsync().ConfigureAwait(false))
+            {
+                var e = stream.Current;
+                Interlocked.Increment(ref _events);
+                cancellation.Pet();
+                switch (e.Type)
+                {
+                    case WatchEventType.Added:
+                    case WatchEventType.Modified:
+                        temporary[_o.KeyFunction(e.Object!)] = e.Object!;
+                        break;
+                    case WatchEventType.Deleted:
+                        temporary.Remove(_o.KeyFunction(e.Object!));
+                        break;
+                }
+
+                // Initial events are not RV-ordered: only non-Added events carry a usable RV (§5.2).
+                if (e.Type != WatchEventType.Added)
+                {
+                    capturedResourceVersion = e.ResourceVersion;
+                }
+
+                if (e.Type == WatchEventType.Bookmark)
+                {
+                    if (!e.IsInitialEventsEnd)
+                    {
+                        // A server that supports watch-list sends no other bookmark before the end marker.
+                        throw new WatchListNotSupportedException("a bookmark without the " + InitialEventsEndAnnotation + " annotation arrived during the initial events");
+                    }
+
+                    _o.Queue.Replace([.. temporary.Values], capturedResourceVersion);
+                    _lastSyncResourceVersionUnavailable = false;
+                    _lastSyncResourceVersion = capturedResourceVersion;
+                    Interlocked.Increment(ref _watchLists);
+                    _o.Logger.Listed(_o.Name, temporary.Count, capturedResourceVersion);
+                    return (stream, cancellation);
+                }
+            }
+
+            throw new WatchListNotSupportedException("the watch-list stream ended before the " + InitialEventsEndAnnotation + " bookmark");
+        }
+        catch (Exception ex)
+        {
+            if (ex is ResourceExpiredException)
+            {
+                Interlocked.Increment(ref _expirations);
+                _lastSyncResourceVersionUnavailable = true;
+            }
+
+            await stream.DisposeAsync().ConfigureAwait(false);
+            var silent = cancellation.Silent;
+            cancellation.Dispose();
+            if (silent && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"the watch-list stream was silent for {cancellation.SilenceLimit}", ex);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>§5.3: watch from the last RV with bookmarks and a random timeout; re-watch after clean ends.</summary>
+    private async Task WatchLoopAsync((IAsyncEnumerator<WatchEvent<T>> Stream, WatchCancellation Cancellation)? continued, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            IAsyncEnumerator<WatchEvent<T>> stream;
+            WatchCancellation cancellation;
+            bool propagateImmediately;
+            if (continued is { } c)
+            {
+                // Re-using the watch-list stream: its RVs are ordered, propagate at once (§5.3).
+                (stream, cancellation) = c;
+                continued = null;
+                propagateImmediately = true;
+            }
+            else
+            {
+                var timeoutSeconds = WatchTimeoutSeconds();
+                var startedFrom = _lastSyncResourceVersion;
+                cancellation = new WatchCancellation(_o.Time, TimeSpan.FromSeconds(timeoutSeconds) + SilenceGrace, cancellationToken);
+                Interlocked.Increment(ref _watches);
+                stream = _o.ListWatch.WatchAsync(
+                    new WatchOptions { ResourceVersion = startedFrom, AllowWatchBookmarks = true, TimeoutSeconds = timeoutSeconds },
+                    cancellation.Token).GetAsyncEnumerator(cancellation.Token);
+                propagateImmediately = startedFrom is not ("" or "0");
+            }
+
+            var start = _o.Time.GetTimestamp();
+            var events = new StrongBox<long>();
+            try
+            {
+                await HandleWatchAsync(stream, propagateImmediately, cancellation, events).ConfigureAwait(false);
+                if (events.Value == 0 && _o.Time.GetElapsedTime(start) < ShortWatch)
+                {
+                    // Upstream's guard against a hot loop on a server that closes watches at once.
+                    throw new WatchEndedTooSoonException("very short watch: the watch lasted less than a second and delivered no events");
+                }
+
+                _o.Logger.WatchEnded(_o.Name, _lastSyncResourceVersion);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (OperationCanceledException) when (cancellation.Silent)
+            {
+                Interlocked.Increment(ref _watchFailures);
+                _o.Logger.WatchSilent(_o.Name, cancellation.SilenceLimit);
+            }
+            catch (ResourceExpiredException ex)
+            {
+                // Relist from the last RV (not ""): a LIST at an RV returns data at least that fresh (§5.1).
+                Interlocked.Increment(ref _expirations);
+                Interlocked.Increment(ref _watchFailures);
+                _o.Logger.Expired(_o.Name, _lastSyncResourceVersion, ex.Reason ?? "Expired");
+                return;
+            }
+            catch (TooManyRequestsException ex)
+            {
+                Interlocked.Increment(ref _watchFailures);
+                var delay = ex.RetryAfter ?? _backoff.Next();
+                _o.Logger.WatchThrottled(_o.Name, delay, ex);
+                if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            catch (KubernetesTransportException ex) when (events.Value > 0 || _o.Time.GetElapsedTime(start) >= ShortWatch || IsConnectionRefused(ex))
+            {
+                // A broken stream after it worked is a closed watch: resume from the last RV without a relist.
+                // A refused connection is retried after a backoff (upstream isWatchErrorRetriable).
+                Interlocked.Increment(ref _watchFailures);
+                if (IsConnectionRefused(ex) && events.Value == 0)
+                {
+                    var delay = _backoff.Next();
+                    _o.Logger.WatchFailed(_o.Name, delay, ex);
+                    if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
+                else
+                {
+                    _o.Logger.WatchEnded(_o.Name, _lastSyncResourceVersion);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Decode errors, server errors, Status ERROR events, very short watches: relist after a backoff.
+                Interlocked.Increment(ref _watchFailures);
+                throw;
+            }
+            finally
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+                cancellation.Dispose();
+            }
+        }
+
+        if (continued is { } unused)
+        {
+            await unused.Stream.DisposeAsync().ConfigureAwait(false);
+            unused.Cancellation.Dispose();
+        }
+    }
+
+    private async Task HandleWatchAsync(IAsyncEnumerator<WatchEvent<T>> stream, bool propagateImmediately, WatchCancellation cancellation, StrongBox<long> events)
+    {
+        var propagate = propagateImmediately;
+        while (await stream.MoveNextAsync().ConfigureAwait(false))
+        {
+            var e = stream.Current;
+            events.Value++;
+            Interlocked.Increment(ref _events);
+            cancellation.Pet();
+
+            try
+            {
+                switch (e.Type)
+                {
+                    case WatchEventType.Added:
+                        _o.Queue.Add(e.Object!);
+                        break;
+                    case WatchEventType.Modified:
+                        _o.Queue.Update(e.Object!);
+                        break;
+                    case WatchEventType.Deleted:
+                        _o.Queue.Delete(e.Object!);
+                        break;
+                    case WatchEventType.Bookmark:
+                        // Always forwarded, whatever the propagation rule below (§5.3).
+                        _o.Queue.Bookmark(e.ResourceVersion);
+                        break;
+                }
+            }
+            catch (Exception ex) when (ex is KeyException or ArgumentException)
+            {
+                Interlocked.Increment(ref _rejectedEvents);
+                _o.Logger.EventRejected(_o.Name, e.Type.ToString(), e.ResourceVersion, ex);
+            }
+
+            // A watch started from "" or "0" replays synthetic ADDED events out of RV order: do not advance the
+            // RV until a non-Added event arrives (§5.3).
+            if (e.Type != WatchEventType.Added)
+            {
+                propagate = true;
+            }
+
+            if (propagate)
+            {
+                _lastSyncResourceVersion = e.ResourceVersion;
+            }
+        }
+    }
+
+    private async Task RunResyncAsync(CancellationToken cancellationToken)
+    {
+        if (_o.ResyncCheckPeriod <= TimeSpan.Zero || _o.ShouldResync is null)
+        {
+            return;
+        }
+
+        while (await DelayAsync(_o.ResyncCheckPeriod, cancellationToken).ConfigureAwait(false))
+        {
+            if (_o.ShouldResync())
+            {
+                _o.Queue.Resync();
+            }
+        }
+    }
+
+    /// <summary>Go: <c>relistResourceVersion</c> (§5.1).</summary>
+    private string RelistResourceVersion() =>
+        _lastSyncResourceVersionUnavailable ? string.Empty : _lastSyncResourceVersion.Length == 0 ? "0" : _lastSyncResourceVersion;
+
+    /// <summary>A random timeout in [MinWatchTimeout, 2 × MinWatchTimeout] (§5.3).</summary>
+    private int WatchTimeoutSeconds() => (int)(_o.MinWatchTimeout.TotalSeconds * (1 + _o.Random()));
+
+    private async Task<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, _o.Time, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsExpiredOrTooLarge(KubernetesApiException ex) =>
+        ex is ResourceExpiredException ||
+        (ex is ServerTimeoutException && ex.Causes.Any(c => c.Reason == "ResourceVersionTooLarge"));
+
+    private static bool IsConnectionRefused(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>
+/// Cancellation for one watch stream: the caller's token, plus a watchdog on the injected clock that ends a
+/// stream that has been silent for longer than its server-side timeout plus a grace period (a dead connection).
+/// </summary>
+internal sealed class WatchCancellation : IDisposable
+{
+    private readonly CancellationTokenSource _linked;
+    private readonly CancellationTokenSource _watchdog;
+    private readonly CancellationTokenRegistration _registration;
+    private readonly TimeProvider _time;
+    private long _lastPet;
+
+    public WatchCancellation(TimeProvider time, TimeSpan silenceLimit, CancellationToken cancellationToken)
+    {
+        _time = time;
+        SilenceLimit = silenceLimit;
+        _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _watchdog = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _registration = _watchdog.Token.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _linked);
+        _watchdog.CancelAfter(silenceLimit);
+        _lastPet = time.GetTimestamp();
+    }
+
+    public CancellationToken Token => _linked.Token;
+
+    public TimeSpan SilenceLimit { get; }
+
+    public bool Silent => _watchdog.IsCancellationRequested;
+
+    /// <summary>Re-arms the watchdog after an event (at most once a second, to keep the event path cheap).</summary>
+    public void Pet()
+    {
+        if (_time.GetElapsedTime(_lastPet) > TimeSpan.FromSeconds(1))
+        {
+            _watchdog.CancelAfter(SilenceLimit);
+            _lastPet = _time.GetTimestamp();
+        }
+    }
+
+    public void Dispose()
+    {
+        _registration.Dispose();
+        _watchdog.Dispose();
+        _linked.Dispose();
+    }
+}
+
+/// <summary>The server did not complete a watch-list (no <c>k8s.io/initial-events-end</c> bookmark).</summary>
+public sealed class WatchListNotSupportedException(string message) : Exception(message);
+
+/// <summary>A watch ended within a second without delivering an event (upstream's "very short watch").</summary>
+public sealed class WatchEndedTooSoonException(string message) : Exception(message);
