@@ -8,14 +8,14 @@ namespace KubeConsistency.Testing;
 /// Timers created through this provider (including <c>Task.Delay(delay, provider)</c>) fire synchronously
 /// on the thread that calls <see cref="Advance"/> or <see cref="SetUtcNow"/>, each at its own due time and
 /// in due-time order; the clock reads the due time while a callback runs. Use
-/// <see cref="WaitForTimersAsync"/> to learn that the code under test has started waiting before advancing,
+/// <see cref="WaitForTimersAsync(int, CancellationToken)"/> or <see cref="WaitForTimerDueInAsync"/> to learn that the code under test has started waiting before advancing,
 /// instead of sleeping.
 /// </remarks>
 public sealed class ManualTimeProvider : TimeProvider
 {
     private readonly Lock _lock = new();
     private readonly List<ManualTimer> _timers = [];
-    private readonly List<(int Count, TaskCompletionSource Signal)> _timerWaiters = [];
+    private readonly List<(Func<IReadOnlyList<TimeSpan>, bool> Condition, TaskCompletionSource Signal)> _timerWaiters = [];
     private DateTimeOffset _now;
     private long _sequence;
 
@@ -132,17 +132,33 @@ public sealed class ManualTimeProvider : TimeProvider
     /// </summary>
     /// <param name="count">How many active timers to wait for.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    public Task WaitForTimersAsync(int count = 1, CancellationToken cancellationToken = default)
+    public Task WaitForTimersAsync(int count = 1, CancellationToken cancellationToken = default) =>
+        WaitForTimersAsync(dueIn => dueIn.Count >= count, cancellationToken);
+
+    /// <summary>
+    /// Completes when a timer is scheduled to fire exactly <paramref name="dueIn"/> from now — e.g. a backoff of a
+    /// known length — even while other timers (timeouts, watchdogs) are also scheduled.
+    /// </summary>
+    /// <param name="dueIn">The expected time until the timer fires.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public Task WaitForTimerDueInAsync(TimeSpan dueIn, CancellationToken cancellationToken = default) =>
+        WaitForTimersAsync(all => all.Contains(dueIn), cancellationToken);
+
+    /// <summary>Completes when the due-in times of the scheduled timers satisfy <paramref name="condition"/>.</summary>
+    /// <param name="condition">Evaluated, under the clock's lock, on the time until each scheduled timer fires.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public Task WaitForTimersAsync(Func<IReadOnlyList<TimeSpan>, bool> condition, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(condition);
         lock (_lock)
         {
-            if (_timers.Count >= count)
+            if (condition(DueInLocked()))
             {
                 return Task.CompletedTask;
             }
 
             var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _timerWaiters.Add((count, signal));
+            _timerWaiters.Add((condition, signal));
             return signal.Task.WaitAsync(cancellationToken);
         }
     }
@@ -171,9 +187,10 @@ public sealed class ManualTimeProvider : TimeProvider
             timer.Period = period == Timeout.InfiniteTimeSpan ? TimeSpan.Zero : period;
             timer.Sequence = ++_sequence;
             _timers.Add(timer);
+            var dueIn = DueInLocked();
             for (var i = _timerWaiters.Count - 1; i >= 0; i--)
             {
-                if (_timerWaiters[i].Count <= _timers.Count)
+                if (_timerWaiters[i].Condition(dueIn))
                 {
                     (release ??= []).Add(_timerWaiters[i].Signal);
                     _timerWaiters.RemoveAt(i);
@@ -183,6 +200,8 @@ public sealed class ManualTimeProvider : TimeProvider
 
         release?.ForEach(s => s.TrySetResult());
     }
+
+    private List<TimeSpan> DueInLocked() => [.. _timers.Select(t => t.DueAt - _now)];
 
     private void Unschedule(ManualTimer timer)
     {
