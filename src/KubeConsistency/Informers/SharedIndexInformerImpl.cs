@@ -87,7 +87,9 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
                         requested = effective = MinimumResyncPeriod;
                     }
 
-                    if (requested < _resyncCheckPeriod)
+                    // Upstream leaves resync disabled when the informer default is zero; here a handler that asks
+                    // for a resync before start gets one (docs/compatibility.md).
+                    if (requested < _resyncCheckPeriod || (_resyncCheckPeriod == TimeSpan.Zero && !started))
                     {
                         if (started)
                         {

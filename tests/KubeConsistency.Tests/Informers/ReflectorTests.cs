@@ -100,7 +100,7 @@ public sealed class ReflectorTests
         await h.Events.NextAsync();
         watch.Fail(Expired());
 
-        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)); // first backoff step, no jitter
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)).WaitAsync(TimeSpan.FromSeconds(10)); // first backoff step, no jitter
         Assert.Single(h.Source.ListCalls);
         h.Time.Advance(TimeSpan.FromMilliseconds(800));
 
@@ -184,7 +184,7 @@ public sealed class ReflectorTests
         await using var h = new InformerHarness();
         (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", []));
         (await h.Source.NextWatchAsync()).End(); // no events, no time passed
-        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800));
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)).WaitAsync(TimeSpan.FromSeconds(10));
         h.Time.Advance(TimeSpan.FromMilliseconds(800));
         var (relist, _) = await h.Source.NextListAsync();
         Assert.Equal("10", relist.ResourceVersion);
@@ -197,7 +197,7 @@ public sealed class ReflectorTests
         (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", []));
         var watch = await h.Source.NextWatchAsync();
         watch.Fail(new WatchDecodeException("not JSON", "garbage{"u8));
-        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800));
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(1, h.Informer.Statistics.WatchFailures);
         h.Time.Advance(TimeSpan.FromMilliseconds(800));
         await h.Source.NextListAsync();
@@ -211,7 +211,7 @@ public sealed class ReflectorTests
         for (var i = 0; i < 8; i++)
         {
             (await h.Source.NextListAsync()).Reply.SetException(new ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
-            await h.Time.WaitForTimersAsync(1);
+            await h.Time.WaitForTimersAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
             delays.Add(h.Time.NextDueIn);
             h.Time.Advance(h.Time.NextDueIn!.Value);
         }
@@ -229,7 +229,7 @@ public sealed class ReflectorTests
         (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", []));
         var watch = await h.Source.NextWatchAsync();
         Assert.Equal(10, watch.Options.TimeoutSeconds);
-        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(70));
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(70)).WaitAsync(TimeSpan.FromSeconds(10));
         h.Time.Advance(TimeSpan.FromSeconds(70));
         var next = await h.Source.NextWatchAsync();
         Assert.Equal("10", next.Options.ResourceVersion);
@@ -285,7 +285,7 @@ public sealed class ReflectorTests
         var watch = await h.Source.NextWatchAsync();
         Assert.Null(watch.Options.SendInitialEvents);
         watch.Fail(Expired());
-        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800));
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)).WaitAsync(TimeSpan.FromSeconds(10));
         h.Time.Advance(TimeSpan.FromSeconds(1));
         await h.Source.NextListAsync(); // straight to LIST: watch-list is known to be unsupported
         Assert.Equal(2, h.Source.WatchCalls.Count);

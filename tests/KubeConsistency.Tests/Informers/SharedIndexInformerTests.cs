@@ -1,0 +1,177 @@
+using KubeConsistency.Cache;
+using KubeConsistency.Informers;
+using static KubeConsistency.Tests.TestObjects;
+
+namespace KubeConsistency.Tests.Informers;
+
+/// <summary>Shared informer distribution (upstream-semantics.md §3.4) over a scripted source.</summary>
+public sealed class SharedIndexInformerTests
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(10);
+
+    private sealed class BlockingHandler : IResourceEventHandler<TestPod>
+    {
+        public SemaphoreSlim Gate { get; } = new(0);
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Calls;
+
+        public void OnAdd(TestPod obj, bool isInInitialList) => Block();
+
+        public void OnUpdate(TestPod oldObj, TestPod newObj) => Block();
+
+        public void OnDelete(object obj) => Block();
+
+        private void Block()
+        {
+            Entered.TrySetResult();
+            Gate.Wait(Guard);
+            Interlocked.Increment(ref Calls);
+        }
+    }
+
+    [Fact]
+    public async Task Section3_4_ASlowHandler_BlocksNeitherOtherHandlersNorTheQueue()
+    {
+        await using var h = new InformerHarness();
+        var slow = new BlockingHandler();
+        var slowRegistration = h.Informer.AddEventHandler(slow);
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", [Pod("ns", "a", "1")]));
+        await slow.Entered.Task.WaitAsync(Guard); // the slow handler is stuck in its first call
+
+        var watch = await h.Source.NextWatchAsync();
+        for (var i = 0; i < 100; i++)
+        {
+            watch.Modified(Pod("ns", "a", (11 + i).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        var events = await h.Events.NextAsync(101); // the fast handler gets everything meanwhile
+        Assert.Equal("update ns/a 109->110", events[^1]);
+        Assert.Equal("110", h.Informer.Indexer.LastStoreSyncResourceVersion);
+        Assert.True(h.Informer.HasSynced);
+        Assert.False(slowRegistration.HasSynced); // its initial add is still pending
+
+        slow.Gate.Release(101);
+        await slowRegistration.Synced.WaitAsync(Guard);
+    }
+
+    [Fact]
+    public async Task Section3_4_AHandlerAddedLate_ReceivesTheCurrentContentAsInitialAdds()
+    {
+        await using var h = new InformerHarness();
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", [Pod("ns", "a", "1"), Pod("ns", "b", "2")]));
+        await h.Events.NextAsync(2);
+        var watch = await h.Source.NextWatchAsync();
+        watch.Added(Pod("ns", "c", "11"));
+        await h.Events.NextAsync();
+
+        var late = new ChannelHandler();
+        var registration = h.Informer.AddEventHandler(late);
+        Assert.Equal(["add ns/a@1 initial", "add ns/b@2 initial", "add ns/c@11 initial"], (await late.NextAsync(3)).Order());
+        await registration.Synced.WaitAsync(Guard);
+        watch.Modified(Pod("ns", "c", "12"));
+        Assert.Equal("update ns/c 11->12", await late.NextAsync());
+    }
+
+    [Fact]
+    public async Task Section3_4_ResyncDeliversSameRvUpdates_OnlyToHandlersWhoseResyncIsDue()
+    {
+        await using var h = new InformerHarness(o => o.DefaultResyncPeriod = TimeSpan.Zero, start: false);
+        var resyncing = new ChannelHandler();
+        h.Informer.AddEventHandler(resyncing, TimeSpan.FromSeconds(30));
+        h.Start();
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", [Pod("ns", "a", "1")]));
+        await h.Events.NextAsync();
+        await resyncing.NextAsync();
+        await h.Source.NextWatchAsync();
+
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(30)).WaitAsync(TimeSpan.FromSeconds(10));
+        h.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal("update ns/a 1->1", await resyncing.NextAsync());
+        Assert.False(h.Events.TryNext(out var unexpected), $"a handler without resync got {unexpected}");
+    }
+
+    [Fact]
+    public async Task Section3_4_UnchangedObjectsOfARelist_AreSyncUpdates_NotDeliveredWithoutResync()
+    {
+        await using var h = new InformerHarness();
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", [Pod("ns", "a", "1"), Pod("ns", "b", "2")]));
+        await h.Events.NextAsync(2);
+        var watch = await h.Source.NextWatchAsync();
+        watch.Fail(new KubeConsistency.Client.ResourceExpiredException(System.Net.HttpStatusCode.Gone, "Expired", "expired", null, null));
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)).WaitAsync(TimeSpan.FromSeconds(10));
+        h.Time.Advance(TimeSpan.FromMilliseconds(800));
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("20", [Pod("ns", "a", "1"), Pod("ns", "b", "5")]));
+        Assert.Equal("update ns/b 2->5", await h.Events.NextAsync()); // a is unchanged (same RV): a sync, not delivered
+    }
+
+    [Fact]
+    public async Task HandlerExceptions_AreCountedAndSkipped_DeliveryContinues()
+    {
+        await using var h = new InformerHarness();
+        var calls = 0;
+        var secondCall = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Informer.AddEventHandler(new ResourceEventHandler<TestPod>
+        {
+            OnAdd = (_, _) =>
+            {
+                if (Interlocked.Increment(ref calls) == 1)
+                {
+                    throw new InvalidOperationException("handler bug");
+                }
+
+                secondCall.TrySetResult();
+            },
+        });
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", [Pod("ns", "a", "1")]));
+        var watch = await h.Source.NextWatchAsync();
+        watch.Added(Pod("ns", "b", "11"));
+        await secondCall.Task.WaitAsync(Guard); // delivery continued after the failure
+        Assert.Equal(2, Volatile.Read(ref calls));
+        Assert.Equal(1, h.Informer.HandlerFailures);
+    }
+
+    [Fact]
+    public async Task RemovedHandler_StopsReceiving()
+    {
+        await using var h = new InformerHarness();
+        var extra = new ChannelHandler();
+        var registration = h.Informer.AddEventHandler(extra);
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", [Pod("ns", "a", "1")]));
+        await extra.NextAsync();
+        await h.Events.NextAsync();
+        h.Informer.RemoveEventHandler(registration);
+        var watch = await h.Source.NextWatchAsync();
+        watch.Added(Pod("ns", "b", "11"));
+        await h.Events.NextAsync();
+        Assert.False(extra.TryNext(out _));
+        Assert.Throws<ArgumentException>(() => h.Informer.RemoveEventHandler(new InformerHarness(start: false).Informer.AddEventHandler(new ChannelHandler())));
+    }
+
+    [Fact]
+    public async Task RunningTwice_Throws()
+    {
+        await using var h = new InformerHarness();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => h.Informer.RunAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Factory_SharesOneInformerPerResource_AndStopsThemAll()
+    {
+        var source = new FakeListWatch { AutoList = _ => FakeListWatch.Page("1", [Pod("ns", "a", "1")]) };
+        var created = 0;
+        var factory = new SharedInformerFactory(new SharedInformerFactoryOptions { InformerName = "factory-" + Guid.NewGuid().ToString("N") });
+        var first = factory.GetOrAdd(GroupVersionResource.Pods, () => { created++; return (KubeConsistency.Client.IListWatch<TestPod>)source; }, configure: o => o.UseWatchList = false);
+        var second = factory.GetOrAdd(GroupVersionResource.Pods, () => { created++; return (KubeConsistency.Client.IListWatch<TestPod>)source; });
+        var other = factory.GetOrAdd(GroupVersionResource.Pods, () => { created++; return (KubeConsistency.Client.IListWatch<TestPod>)source; }, scope: "other", configure: o => o.UseWatchList = false);
+        Assert.Same(first, second);
+        Assert.NotSame(first, other);
+        Assert.Equal(2, created);
+        factory.Start();
+        await factory.WaitForCacheSyncAsync().WaitAsync(Guard);
+        Assert.Equal(1, first.Indexer.Count);
+        await factory.DisposeAsync().AsTask().WaitAsync(Guard);
+        Assert.Throws<ObjectDisposedException>(() => factory.Start());
+    }
+}
