@@ -21,7 +21,6 @@ internal sealed class ListDecoder<T>
     private byte[] _buffer = [];
     private int _pos;
     private int _end;
-    private bool _final;
     private JsonReaderState _state;
     private Phase _phase;
     private string? _resourceVersion;
@@ -53,23 +52,18 @@ internal sealed class ListDecoder<T>
         _state = new JsonReaderState(WatchEventDecoder<T>.ReaderOptions);
         try
         {
+            // The reader never runs in final-block mode: a complete list ends with '}', which it recognises without
+            // look-ahead, so running out of data before that is always a truncated body.
             while (!Process(onItem))
             {
-                if (_final)
-                {
-                    throw new KubernetesDecodeException($"the list response ended early, after {ItemCount} items (truncated body)");
-                }
-
                 MakeRoom();
                 var read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
-                    _final = true;
+                    throw new KubernetesDecodeException($"the list response ended early, after {ItemCount} items (truncated body)");
                 }
-                else
-                {
-                    _end += read;
-                }
+
+                _end += read;
             }
 
             return (_resourceVersion ?? string.Empty, string.IsNullOrEmpty(_continue) ? null : _continue, _remaining);
@@ -110,7 +104,7 @@ internal sealed class ListDecoder<T>
     private bool Process(Action<T> onItem)
     {
         var span = _buffer.AsSpan(_pos, _end - _pos);
-        var reader = new Utf8JsonReader(span, _final, _state);
+        var reader = new Utf8JsonReader(span, isFinalBlock: false, _state);
         var committed = 0;
         var committedState = _state;
         try
