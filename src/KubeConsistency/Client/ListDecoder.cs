@@ -56,14 +56,27 @@ internal sealed class ListDecoder<T>
             // look-ahead, so running out of data before that is always a truncated body.
             while (!Process(onItem))
             {
-                MakeRoom();
-                var read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
+                // An incomplete unit (typically the item straddling the buffer end) is re-scanned from its start
+                // once more data is in. Wait for at least twice as much unparsed data first, so a large item
+                // arriving in small reads is re-scanned O(log n) times rather than once per read.
+                var target = Math.Max(2 * (_end - _pos), 1);
+                do
                 {
-                    throw new KubernetesDecodeException($"the list response ended early, after {ItemCount} items (truncated body)");
-                }
+                    MakeRoom(target);
+                    var read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        if (Process(onItem))
+                        {
+                            return (_resourceVersion ?? string.Empty, string.IsNullOrEmpty(_continue) ? null : _continue, _remaining);
+                        }
 
-                _end += read;
+                        throw new KubernetesDecodeException($"the list response ended early, after {ItemCount} items (truncated body)");
+                    }
+
+                    _end += read;
+                }
+                while (_end - _pos < target);
             }
 
             return (_resourceVersion ?? string.Empty, string.IsNullOrEmpty(_continue) ? null : _continue, _remaining);
@@ -75,7 +88,8 @@ internal sealed class ListDecoder<T>
         }
     }
 
-    private void MakeRoom()
+    /// <summary>Moves unparsed data to the front and makes sure the buffer can hold <paramref name="needed"/> bytes plus a read.</summary>
+    private void MakeRoom(int needed)
     {
         var pending = _end - _pos;
         if (_pos > 0)
@@ -85,14 +99,14 @@ internal sealed class ListDecoder<T>
             _end = pending;
         }
 
-        if (_end == _buffer.Length)
+        if (_end == _buffer.Length || needed > _buffer.Length)
         {
             if (_buffer.Length >= MaxBufferSize)
             {
                 throw new KubernetesDecodeException($"a list item exceeds {MaxBufferSize} bytes");
             }
 
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, MaxBufferSize));
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(Math.Max(_buffer.Length * 2, needed), MaxBufferSize));
             Buffer.BlockCopy(_buffer, 0, bigger, 0, pending);
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = bigger;

@@ -85,6 +85,38 @@ public sealed class ListTests
         Assert.StartsWith("The provided continue parameter is too old", ex.Message, StringComparison.Ordinal);
     }
 
+    [WireFact]
+    public async Task Replacement_continue_token_continues_inconsistently_at_a_newer_resource_version()
+    {
+        await using var server = await LoopbackServer.StartAsync((ctx, _) => ctx.Request.Query["continue"] == "old"
+            ? Respond.Json(ctx, 410, WireFixtures.Bytes("errors/410-continue-expired.json"))
+            : Respond.Json(ctx, 200, WireFixtures.Bytes("list/pods-inconsistent-continue.json")));
+        using var connection = Clients.Connect(server);
+        var pods = connection.Resource(Clients.Pods());
+
+        var expired = await Assert.ThrowsAsync<ResourceExpiredException>(() => pods.ListAsync(new ListOptions { Limit = 2, Continue = "old" }).AsTask());
+        var rest = await pods.ListAsync(new ListOptions { Limit = 2, Continue = expired.Continue });
+
+        Assert.Equal("45", rest.ResourceVersion);
+        Assert.Equal(["epsilon", "gamma"], rest.Items.Select(p => p.Metadata!.Name));
+        Assert.Equal(1, rest.RemainingItemCount);
+    }
+
+    [Fact]
+    public async Task Items_larger_than_the_buffer_grow_it_and_decode()
+    {
+        var big = "{\"metadata\":{\"name\":\"big\",\"annotations\":{\"blob\":\"" + new string('b', 1_500_000) + "\"}}}";
+        var body = Encoding.UTF8.GetBytes("{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[" + SyntheticPod(0) + "," + big + "," + SyntheticPod(1) + "]}");
+        var decoder = new ListDecoder<TestPod>(TestJsonContext.Default.TestPod);
+        var names = new List<string>();
+
+        var (rv, _, _) = await decoder.DecodeAsync(new ChunkedStream(body, [4096, 1, 16_000]), p => names.Add(p.Metadata!.Name!), CancellationToken.None);
+
+        Assert.Equal("5", rv);
+        Assert.Equal(["pod-000000", "big", "pod-000001"], names);
+        Assert.InRange(decoder.PeakBufferSize, 1_500_000, 8_000_000);
+    }
+
     [Fact]
     public async Task Null_items_and_metadata_after_items_are_accepted()
     {
