@@ -184,6 +184,24 @@ public sealed class WriteTests
     }
 
     [Fact]
+    public async Task Server_path_prefix_is_kept()
+    {
+        await using var server = await LoopbackServer.StartAsync((ctx, _) => Respond.Json(ctx, 200, "{\"metadata\":{\"name\":\"x\"}}"));
+        using var connection = KubernetesConnection.ForServer(new Uri(server.BaseUri, "/k8s/clusters/c-1"));
+
+        await connection.Resource(Clients.Pods()).GetAsync("wire", "x");
+
+        Assert.Equal("/k8s/clusters/c-1/api/v1/namespaces/wire/pods/x", Assert.Single(server.Requests).PathAndQuery);
+        Assert.Equal($"KubernetesConnection {{ Server = {server.BaseUri.GetLeftPart(UriPartial.Authority)}/k8s/clusters/c-1, Namespace = <none>, Auth = none }}", connection.ToString());
+    }
+
+    [Fact]
+    public void Non_http_servers_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => KubernetesConnection.ForServer(new Uri("ftp://example.com")));
+    }
+
+    [Fact]
     public async Task Names_are_escaped()
     {
         await using var server = await LoopbackServer.StartAsync((ctx, _) => Respond.Json(ctx, 200, "{\"metadata\":{\"name\":\"x\"}}"));
