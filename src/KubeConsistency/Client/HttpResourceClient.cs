@@ -41,6 +41,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     private readonly string _resourceSegment;
     private readonly JsonTypeInfo<T> _typeInfo;
     private readonly WatchEventDecoder<T> _decoder;
+    private readonly ListDecoder<T> _listDecoder;
     private readonly ObjectMetadataAccessor<T> _accessor;
     private readonly string? _writeQuery;
 
@@ -61,6 +62,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
         _resourceSegment = "/" + Escape(gvr.Resource);
         _typeInfo = ResolveTypeInfo(options);
         _decoder = new WatchEventDecoder<T>(_typeInfo, options.Kind);
+        _listDecoder = new ListDecoder<T>(_typeInfo);
         _accessor = options.Accessor ?? ObjectMetadataAccessor<T>.Default;
         _writeQuery = string.IsNullOrEmpty(options.FieldManager) ? null : "?fieldManager=" + Escape(options.FieldManager);
     }
@@ -70,12 +72,12 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     public async ValueTask<ListPage<T>> ListAsync(ListOptions options, CancellationToken cancellationToken = default)
     {
         var items = new List<T>();
-        var (rv, token, remaining) = await ListCoreAsync(options, new ListDecoder<T>(_typeInfo), items.Add, cancellationToken).ConfigureAwait(false);
+        var (rv, token, remaining) = await ListCoreAsync(options, items.Add, cancellationToken).ConfigureAwait(false);
         return new ListPage<T> { Items = items, ResourceVersion = rv, Continue = token, RemainingItemCount = remaining };
     }
 
     /// <summary>Lists, handing each item to <paramref name="onItem"/> as soon as it is decoded.</summary>
-    internal async ValueTask<(string ResourceVersion, string? Continue, long? Remaining)> ListCoreAsync(ListOptions options, ListDecoder<T> decoder, Action<T> onItem, CancellationToken cancellationToken)
+    internal async ValueTask<(string ResourceVersion, string? Continue, long? Remaining)> ListCoreAsync(ListOptions options, Action<T> onItem, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var path = ListPath(options);
@@ -87,12 +89,12 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
             try
             {
                 var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-                return await decoder.DecodeAsync(stream, onItem, cancellationToken).ConfigureAwait(false);
+                return await _listDecoder.DecodeAsync(stream, onItem, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw new KubernetesTransportException($"GET {path}: the connection broke while reading the list after {decoder.ItemCount} items: {ex.Message}", ex);
+                throw new KubernetesTransportException($"GET {path}: the connection broke while reading the list: {ex.Message}", ex);
             }
         }
     }

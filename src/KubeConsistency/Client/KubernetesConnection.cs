@@ -196,7 +196,10 @@ public sealed class KubernetesConnection : IDisposable
         }
 
         var tls = settings.InsecureSkipTlsVerify ? ", TLS verification OFF" : string.Empty;
-        return $"KubernetesConnection {{ Server = {Server}, Namespace = {Namespace ?? "<none>"}, Auth = {auth}{tls} }}";
+
+        // Never echo user info a server URL might carry.
+        var server = Server.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+        return $"KubernetesConnection {{ Server = {server}, Namespace = {Namespace ?? "<none>"}, Auth = {auth}{tls} }}";
     }
 
     private static ILogger CreateLogger(KubernetesConnectionOptions options) =>

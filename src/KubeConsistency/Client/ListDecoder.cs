@@ -1,269 +1,186 @@
-using System.Buffers;
+using System.Collections;
+using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
 namespace KubeConsistency.Client;
 
 /// <summary>
-/// Decodes a list response (<c>{"kind":…,"metadata":{…},"items":[…]}</c>) from a stream in one pooled buffer,
-/// handing each item to a callback as soon as its bytes have arrived. The response is never buffered whole:
-/// the buffer holds at most one read chunk plus the item in progress (it grows only for an item larger than
-/// itself). Resumable: <see cref="Utf8JsonReader"/> state is committed after every complete unit (a property,
-/// a whole skipped value, an item), and an incomplete unit is re-read once more data has arrived.
+/// Decodes a list response (<c>{"kind":…,"metadata":{…},"items":[…]}</c>) from a stream, handing each item to a
+/// callback as soon as it is complete, in a single tokenizing pass.
 /// </summary>
+/// <remarks>
+/// The response is deserialized by <see cref="JsonSerializer.DeserializeAsync{TValue}(Stream, JsonTypeInfo{TValue}, CancellationToken)"/>
+/// into a list envelope whose <c>items</c> property is a write-only collection that forwards every element to
+/// the callback instead of keeping it. The envelope's contract is built with <see cref="JsonMetadataServices"/>
+/// around the caller's <see cref="JsonTypeInfo{T}"/> (so it works with source-generated contexts and needs no
+/// reflection), and items are therefore decoded by the serializer's own resumable streaming: the body is read
+/// in <see cref="JsonSerializerOptions.DefaultBufferSize"/> chunks and never buffered whole (the buffer only
+/// grows to hold one value of a type without a resumable converter, such as a <see cref="JsonElement"/> item),
+/// and nothing is allocated per item beyond the item itself. Configured envelopes are pooled per client.
+/// </remarks>
 /// <typeparam name="T">The item type.</typeparam>
 internal sealed class ListDecoder<T>
 {
-    internal const int InitialBufferSize = 64 * 1024;
-    internal const int MaxBufferSize = 256 * 1024 * 1024;
+    private const int MaxPooled = 8;
 
-    private readonly JsonTypeInfo<T> _typeInfo;
-    private byte[] _buffer = [];
-    private int _pos;
-    private int _end;
-    private bool _final;
-    private JsonReaderState _state;
-    private Phase _phase;
-    private string? _resourceVersion;
-    private string? _continue;
-    private long? _remaining;
+    private readonly JsonTypeInfo<T> _itemInfo;
+    private readonly ConcurrentQueue<Session> _pool = new();
 
-    public ListDecoder(JsonTypeInfo<T> typeInfo) => _typeInfo = typeInfo;
-
-    private enum Phase
-    {
-        Start,
-        TopLevel,
-        Items,
-        Done,
-    }
-
-    /// <summary>The largest buffer used, for tests that assert the response was not buffered whole.</summary>
-    public int PeakBufferSize { get; private set; }
-
-    /// <summary>Items decoded so far.</summary>
-    public int ItemCount { get; private set; }
+    public ListDecoder(JsonTypeInfo<T> itemInfo) => _itemInfo = itemInfo;
 
     /// <summary>Decodes the list, calling <paramref name="onItem"/> for every item in order.</summary>
-    /// <returns>The list metadata as a page with an empty item list.</returns>
+    /// <returns>The list's <c>metadata</c>: resource version (<c>""</c> when absent), continue token, remaining item count.</returns>
+    /// <exception cref="KubernetesDecodeException">The body is not a list, or an item does not deserialize into <typeparamref name="T"/>.</exception>
     public async ValueTask<(string ResourceVersion, string? Continue, long? Remaining)> DecodeAsync(Stream stream, Action<T> onItem, CancellationToken cancellationToken)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
-        PeakBufferSize = _buffer.Length;
-        _state = new JsonReaderState(WatchEventDecoder<T>.ReaderOptions);
+        var session = _pool.TryDequeue(out var pooled) ? pooled : new Session(_itemInfo);
+        var sink = session.Sink;
+        sink.Begin(onItem);
         try
         {
-            while (!Process(onItem))
+            Envelope? envelope;
+            try
             {
-                if (_final)
-                {
-                    throw new KubernetesDecodeException($"the list response ended early, after {ItemCount} items (truncated body)");
-                }
-
-                MakeRoom();
-                var read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    _final = true;
-                }
-                else
-                {
-                    _end += read;
-                }
+                envelope = await JsonSerializer.DeserializeAsync(stream, session.Info, cancellationToken).ConfigureAwait(false);
+            }
+            catch (JsonException ex)
+            {
+                throw new KubernetesDecodeException($"the list response is malformed or truncated after {sink.Count} items: {ex.Message}", ex);
             }
 
-            return (_resourceVersion ?? string.Empty, string.IsNullOrEmpty(_continue) ? null : _continue, _remaining);
+            if (envelope is null)
+            {
+                throw new KubernetesDecodeException("the list response is null");
+            }
+
+            return ReadMetadata(envelope.Metadata);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = [];
-        }
-    }
-
-    private void MakeRoom()
-    {
-        var pending = _end - _pos;
-        if (_pos > 0)
-        {
-            Buffer.BlockCopy(_buffer, _pos, _buffer, 0, pending);
-            _pos = 0;
-            _end = pending;
-        }
-
-        if (_end == _buffer.Length)
-        {
-            if (_buffer.Length >= MaxBufferSize)
+            sink.End();
+            if (_pool.Count < MaxPooled)
             {
-                throw new KubernetesDecodeException($"a list item exceeds {MaxBufferSize} bytes");
-            }
-
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, MaxBufferSize));
-            Buffer.BlockCopy(_buffer, 0, bigger, 0, pending);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = bigger;
-            PeakBufferSize = Math.Max(PeakBufferSize, bigger.Length);
-        }
-    }
-
-    /// <summary>Consumes what the buffer holds; <see langword="true"/> when the list is complete.</summary>
-    private bool Process(Action<T> onItem)
-    {
-        var span = _buffer.AsSpan(_pos, _end - _pos);
-        var reader = new Utf8JsonReader(span, _final, _state);
-        var committed = 0;
-        var committedState = _state;
-        try
-        {
-            while (true)
-            {
-                switch (_phase)
-                {
-                    case Phase.Start:
-                        if (!reader.Read())
-                        {
-                            goto NeedMore;
-                        }
-
-                        if (reader.TokenType != JsonTokenType.StartObject)
-                        {
-                            throw new KubernetesDecodeException($"the list response is not a JSON object (found {reader.TokenType})");
-                        }
-
-                        _phase = Phase.TopLevel;
-                        break;
-
-                    case Phase.TopLevel:
-                        if (!reader.Read())
-                        {
-                            goto NeedMore;
-                        }
-
-                        if (reader.TokenType == JsonTokenType.EndObject)
-                        {
-                            _phase = Phase.Done;
-                            committed = (int)reader.BytesConsumed;
-                            _pos += committed;
-                            return true;
-                        }
-
-                        var property = reader.ValueTextEquals("items"u8) ? 1 : reader.ValueTextEquals("metadata"u8) ? 2 : 0;
-                        if (!reader.Read())
-                        {
-                            goto NeedMore;
-                        }
-
-                        if (property == 1 && reader.TokenType == JsonTokenType.StartArray)
-                        {
-                            _phase = Phase.Items;
-                        }
-                        else if (property == 2 && reader.TokenType == JsonTokenType.StartObject)
-                        {
-                            var start = (int)reader.TokenStartIndex;
-                            if (!reader.TrySkip())
-                            {
-                                goto NeedMore;
-                            }
-
-                            ReadListMeta(span[start..(int)reader.BytesConsumed]);
-                        }
-                        else if (property == 1 && reader.TokenType != JsonTokenType.Null)
-                        {
-                            throw new KubernetesDecodeException($"the list's \"items\" is not an array (found {reader.TokenType})");
-                        }
-                        else if (!reader.TrySkip())
-                        {
-                            goto NeedMore;
-                        }
-
-                        break;
-
-                    case Phase.Items:
-                        if (!reader.Read())
-                        {
-                            goto NeedMore;
-                        }
-
-                        if (reader.TokenType == JsonTokenType.EndArray)
-                        {
-                            _phase = Phase.TopLevel;
-                            break;
-                        }
-
-                        if (reader.TokenType != JsonTokenType.StartObject)
-                        {
-                            throw new KubernetesDecodeException($"list item {ItemCount} is not a JSON object (found {reader.TokenType})");
-                        }
-
-                        var itemStart = (int)reader.TokenStartIndex;
-                        if (!reader.TrySkip())
-                        {
-                            goto NeedMore;
-                        }
-
-                        onItem(DeserializeItem(span[itemStart..(int)reader.BytesConsumed]));
-                        break;
-                }
-
-                committed = (int)reader.BytesConsumed;
-                committedState = reader.CurrentState;
+                _pool.Enqueue(session);
             }
         }
-        catch (JsonException ex)
-        {
-            throw new KubernetesDecodeException($"the list response is not valid JSON after {ItemCount} items: {ex.Message}", ex);
-        }
-
-    NeedMore:
-        _pos += committed;
-        _state = committedState;
-        return false;
     }
 
-    private T DeserializeItem(ReadOnlySpan<byte> json)
+    private static (string, string?, long?) ReadMetadata(JsonElement metadata)
     {
-        T? item;
-        try
+        if (metadata.ValueKind != JsonValueKind.Object)
         {
-            item = JsonSerializer.Deserialize(json, _typeInfo);
-        }
-        catch (JsonException ex)
-        {
-            throw new KubernetesDecodeException($"list item {ItemCount} could not be deserialized into {typeof(T).Name}: {ex.Message}", ex);
+            return (string.Empty, null, null);
         }
 
-        if (item is null)
-        {
-            throw new KubernetesDecodeException($"list item {ItemCount} deserialized to null as {typeof(T).Name}");
-        }
-
-        ItemCount++;
-        return item;
+        var rv = metadata.TryGetProperty("resourceVersion", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+        var token = metadata.TryGetProperty("continue", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        long? remaining = metadata.TryGetProperty("remainingItemCount", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt64(out var count) ? count : null;
+        return (rv ?? string.Empty, string.IsNullOrEmpty(token) ? null : token, remaining);
     }
 
-    private void ReadListMeta(ReadOnlySpan<byte> json)
+    /// <summary>The list object: only <c>metadata</c> and <c>items</c> are read; other members are skipped.</summary>
+    internal sealed class Envelope
     {
-        var reader = new Utf8JsonReader(json, WatchEventDecoder<T>.ReaderOptions);
-        reader.Read();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        public JsonElement Metadata { get; set; }
+
+        public ItemSink? Items { get; set; }
+    }
+
+    /// <summary>A collection the serializer adds items to; it forwards them to the current callback and keeps none.</summary>
+    internal sealed class ItemSink : ICollection<T>
+    {
+        private Action<T>? _onItem;
+
+        public int Count { get; private set; }
+
+        public bool IsReadOnly => false;
+
+        public void Begin(Action<T> onItem)
         {
-            var field = reader.ValueTextEquals("resourceVersion"u8) ? 1 : reader.ValueTextEquals("continue"u8) ? 2 : reader.ValueTextEquals("remainingItemCount"u8) ? 3 : 0;
-            reader.Read();
-            switch (field)
+            _onItem = onItem;
+            Count = 0;
+        }
+
+        public void End() => _onItem = null;
+
+        public void Add(T item)
+        {
+            if (item is null)
             {
-                case 1 when reader.TokenType == JsonTokenType.String:
-                    _resourceVersion = reader.GetString();
-                    break;
-                case 2 when reader.TokenType == JsonTokenType.String:
-                    _continue = reader.GetString();
-                    break;
-                case 3 when reader.TokenType == JsonTokenType.Number:
-                    _remaining = reader.GetInt64();
-                    break;
-                default:
-                    reader.Skip();
-                    break;
+                throw new KubernetesDecodeException($"list item {Count} is null");
             }
+
+            Count++;
+            _onItem!(item);
         }
+
+        public void Clear()
+        {
+        }
+
+        public bool Contains(T item) => false;
+
+        public void CopyTo(T[] array, int arrayIndex)
+        {
+        }
+
+        public bool Remove(T item) => false;
+
+        public IEnumerator<T> GetEnumerator() => Enumerable.Empty<T>().GetEnumerator();
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>One configured envelope contract and its sink; used by one list at a time.</summary>
+    private sealed class Session
+    {
+        public Session(JsonTypeInfo<T> itemInfo)
+        {
+            var options = itemInfo.Options;
+            var sink = new ItemSink();
+            Sink = sink;
+            var sinkInfo = JsonMetadataServices.CreateICollectionInfo<ItemSink, T>(options, new JsonCollectionInfoValues<ItemSink>
+            {
+                ObjectCreator = () => sink,
+                ElementInfo = itemInfo,
+            });
+            var metadataInfo = JsonMetadataServices.CreateValueInfo<JsonElement>(options, JsonMetadataServices.JsonElementConverter);
+            Info = JsonMetadataServices.CreateObjectInfo(options, new JsonObjectInfoValues<Envelope>
+            {
+                ObjectCreator = static () => new Envelope(),
+                PropertyMetadataInitializer = _ =>
+                [
+                    JsonMetadataServices.CreatePropertyInfo(options, new JsonPropertyInfoValues<JsonElement>
+                    {
+                        IsProperty = true,
+                        IsPublic = true,
+                        DeclaringType = typeof(Envelope),
+                        PropertyTypeInfo = metadataInfo,
+                        PropertyName = nameof(Envelope.Metadata),
+                        JsonPropertyName = "metadata",
+                        Getter = static e => ((Envelope)e).Metadata,
+                        Setter = static (e, v) => ((Envelope)e).Metadata = v,
+                    }),
+                    JsonMetadataServices.CreatePropertyInfo(options, new JsonPropertyInfoValues<ItemSink>
+                    {
+                        IsProperty = true,
+                        IsPublic = true,
+                        DeclaringType = typeof(Envelope),
+                        PropertyTypeInfo = sinkInfo,
+                        PropertyName = nameof(Envelope.Items),
+                        JsonPropertyName = "items",
+                        Getter = static e => ((Envelope)e).Items,
+                        Setter = static (e, v) => ((Envelope)e).Items = v,
+                    }),
+                ],
+            });
+            Info.UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip;
+        }
+
+        public ItemSink Sink { get; }
+
+        public JsonTypeInfo<Envelope> Info { get; }
     }
 }
