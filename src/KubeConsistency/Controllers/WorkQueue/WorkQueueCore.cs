@@ -308,11 +308,12 @@ internal sealed partial class WorkQueueCore<T> : IRateLimitingWorkQueue<T>, Work
         }
     }
 
-    internal (int Dirty, int Processing, int Waiting) CountsForTesting()
+    /// <summary>A consistent snapshot of the queue's bookkeeping, for tests.</summary>
+    internal (int Queued, int Dirty, int Processing, int Waiting) CountsForTesting()
     {
         lock (_lock)
         {
-            return (_dirtyCount, _processingCount, _waitingCount);
+            return (_queue.Count, _dirtyCount, _processingCount, _waitingCount);
         }
     }
 

@@ -64,7 +64,7 @@ public sealed class DelayingWorkQueueTests
         TakeAndDone(queue, "foo");
         _time.Advance(TimeSpan.FromMilliseconds(20));
         Assert.Equal(0, queue.Len);
-        Assert.Equal((0, 0, 0), ((WorkQueueCore<string>)queue).CountsForTesting());
+        Assert.Equal((0, 0, 0, 0), ((WorkQueueCore<string>)queue).CountsForTesting());
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class DelayingWorkQueueTests
         _time.Advance(TimeSpan.FromSeconds(1));
 
         Assert.Equal(0, queue.Len);
-        Assert.Equal((0, 0, 0), ((WorkQueueCore<string>)queue).CountsForTesting());
+        Assert.Equal((0, 0, 0, 0), ((WorkQueueCore<string>)queue).CountsForTesting());
     }
 
     [Fact]
@@ -163,7 +163,7 @@ public sealed class DelayingWorkQueueTests
         Assert.Equal(0, queue.Len);
         _time.Advance(TimeSpan.FromDays(1));
         Assert.Equal(["later"], Drain(queue));
-        Assert.Equal((0, 0, 1), ((WorkQueueCore<string>)queue).CountsForTesting());
+        Assert.Equal((0, 0, 0, 1), ((WorkQueueCore<string>)queue).CountsForTesting());
     }
 
     [Fact]
