@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace KubeConsistency.Controllers;
 
 /// <summary>
@@ -35,7 +37,7 @@ public interface IWorkQueue<T> : IDisposable
     /// </summary>
     /// <param name="item">The key, when one was available.</param>
     /// <returns><see langword="true"/> when a key was taken; <see langword="false"/> when none is queued right now.</returns>
-    bool TryGet(out T item);
+    bool TryGet([MaybeNullWhen(false)] out T item);
 
     /// <summary>
     /// Waits for the next key (Go: <c>Get</c>). After shutdown, keys still queued are handed out first; then the

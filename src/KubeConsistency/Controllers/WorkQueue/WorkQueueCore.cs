@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using KubeConsistency.Metrics;
@@ -112,7 +113,7 @@ internal sealed partial class WorkQueueCore<T> : IRateLimitingWorkQueue<T>, Work
 
     public void Add(T item)
     {
-        ArgumentNullException.ThrowIfNull(item);
+        ThrowIfNull(item);
         lock (_lock)
         {
             if (_shuttingDown)
@@ -125,7 +126,7 @@ internal sealed partial class WorkQueueCore<T> : IRateLimitingWorkQueue<T>, Work
         }
     }
 
-    public bool TryGet(out T item)
+    public bool TryGet([MaybeNullWhen(false)] out T item)
     {
         lock (_lock)
         {
@@ -137,7 +138,7 @@ internal sealed partial class WorkQueueCore<T> : IRateLimitingWorkQueue<T>, Work
             }
         }
 
-        item = default!;
+        item = default;
         return false;
     }
 
@@ -172,7 +173,7 @@ internal sealed partial class WorkQueueCore<T> : IRateLimitingWorkQueue<T>, Work
 
     public void Done(T item)
     {
-        ArgumentNullException.ThrowIfNull(item);
+        ThrowIfNull(item);
         bool wasProcessing;
         TaskCompletionSource? drained;
         lock (_lock)
@@ -232,7 +233,7 @@ internal sealed partial class WorkQueueCore<T> : IRateLimitingWorkQueue<T>, Work
 
     public void AddAfter(T item, TimeSpan delay)
     {
-        ArgumentNullException.ThrowIfNull(item);
+        ThrowIfNull(item);
         lock (_lock)
         {
             if (_shuttingDown)
@@ -316,6 +317,19 @@ internal sealed partial class WorkQueueCore<T> : IRateLimitingWorkQueue<T>, Work
             return (_queue.Count, _dirtyCount, _processingCount, _waitingCount);
         }
     }
+
+    // Never box a value-type key for the null check (ArgumentNullException.ThrowIfNull(object) would, and so does
+    // `item is null` when the JIT does not optimize); the IsValueType test is a JIT-time constant.
+    private static void ThrowIfNull(T item)
+    {
+        if (!typeof(T).IsValueType && item is null)
+        {
+            ThrowArgumentNull();
+        }
+    }
+
+    [DoesNotReturn]
+    private static void ThrowArgumentNull() => throw new ArgumentNullException("item");
 
     private IRateLimiter<T> RateLimiter =>
         _rateLimiter ?? throw new InvalidOperationException("This work queue was created without a rate limiter.");

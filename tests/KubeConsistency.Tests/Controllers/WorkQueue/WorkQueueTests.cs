@@ -277,6 +277,65 @@ public sealed class WorkQueueTests
         Assert.Equal(1, queue.Len);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("named")]
+    public void Add_Get_Done_allocate_nothing_once_warm(string? name)
+    {
+        using var meters = new TestMeterFactory();
+        using var strings = KubeConsistency.Controllers.WorkQueue.Create(new WorkQueueOptions<string> { Name = name, MeterFactory = meters });
+        using var ints = KubeConsistency.Controllers.WorkQueue.Create(new WorkQueueOptions<int> { Name = name, MeterFactory = meters });
+        var keys = Enumerable.Range(0, 256).Select(i => $"default/object-{i}").ToArray();
+        var taken = new string[keys.Length];
+        var failures = 0;
+
+        // No assertions inside the measured cycle: they allocate.
+        void Cycle()
+        {
+            foreach (var key in keys)
+            {
+                strings.Add(key);
+                strings.Add(key);
+            }
+
+            for (var i = 0; i < taken.Length; i++)
+            {
+                failures += strings.TryGet(out var key) ? 0 : 1;
+                taken[i] = key!;
+            }
+
+            foreach (var key in taken)
+            {
+                strings.Add(key); // dirty while processing: requeued by Done
+                strings.Done(key);
+            }
+
+            while (strings.TryGet(out var key))
+            {
+                strings.Done(key);
+            }
+
+            for (var i = 0; i < keys.Length; i++)
+            {
+                ints.Add(i);
+                var pending = ints.GetAsync();
+                failures += pending.IsCompletedSuccessfully && pending.Result.Item == i ? 0 : 1; // queued: no waiter
+                ints.Done(i);
+            }
+        }
+
+        for (var warm = 0; warm < 3; warm++)
+        {
+            Cycle();
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Cycle();
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, failures);
+        Assert.Equal(0, allocated);
+    }
+
     private static List<string> DrainWithoutDone(IWorkQueue<string> queue)
     {
         var items = new List<string>();
