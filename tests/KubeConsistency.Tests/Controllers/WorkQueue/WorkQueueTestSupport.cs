@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+
+namespace KubeConsistency.Tests.Controllers.WorkQueue;
+
+/// <summary>An <see cref="IMeterFactory"/> with its own meter, so parallel tests never see each other's metrics.</summary>
+internal sealed class TestMeterFactory : IMeterFactory
+{
+    private readonly List<Meter> _meters = [];
+
+    public Meter Create(MeterOptions options)
+    {
+        lock (_meters)
+        {
+            var existing = _meters.Find(m => m.Name == options.Name && m.Version == options.Version);
+            if (existing is not null)
+            {
+                return existing;
+            }
+
+            var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
+            _meters.Add(meter);
+            return meter;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_meters)
+        {
+            _meters.ForEach(m => m.Dispose());
+            _meters.Clear();
+        }
+    }
+}
+
+/// <summary>Records every measurement of the instruments created through one <see cref="TestMeterFactory"/>.</summary>
+internal sealed class MetricCollector : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentQueue<Recorded> _measurements = new();
+    private readonly ConcurrentQueue<Recorded> _observed = new();
+    private readonly ConcurrentDictionary<string, Instrument> _instruments = new();
+
+    public MetricCollector(IMeterFactory factory)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, factory))
+            {
+                _instruments[instrument.Name] = instrument;
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Store(i).Enqueue(new Recorded(i.Name, v, Tags(tags))));
+        _listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Store(i).Enqueue(new Recorded(i.Name, v, Tags(tags))));
+        _listener.Start();
+    }
+
+    public IReadOnlyDictionary<string, Instrument> Instruments => _instruments;
+
+    /// <summary>Everything recorded: pushed measurements, and the observable ones of the last <see cref="Observe"/>.</summary>
+    public IReadOnlyList<Recorded> All => [.. _measurements, .. _observed];
+
+    public IReadOnlyList<Recorded> Of(string instrument) => [.. All.Where(m => m.Instrument == instrument)];
+
+    public double Sum(string instrument, string queueName) =>
+        _measurements.Where(m => m.Instrument == instrument && m.Tags.GetValueOrDefault("name") as string == queueName).Sum(m => m.Value);
+
+    /// <summary>Reads the observable gauges now and returns the value for <paramref name="queueName"/>.</summary>
+    public double? Observe(string instrument, string queueName)
+    {
+        while (_observed.TryDequeue(out _))
+        {
+        }
+
+        _listener.RecordObservableInstruments();
+        var values = _observed.Where(m => m.Instrument == instrument).Where(m => m.Tags.GetValueOrDefault("name") as string == queueName).ToList();
+        return values.Count == 0 ? null : values.Single().Value;
+    }
+
+    public void Clear()
+    {
+        while (_measurements.TryDequeue(out _))
+        {
+        }
+    }
+
+    public void Dispose() => _listener.Dispose();
+
+    private ConcurrentQueue<Recorded> Store(Instrument instrument) => instrument.IsObservable ? _observed : _measurements;
+
+    private static Dictionary<string, object?> Tags(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var result = new Dictionary<string, object?>();
+        foreach (var tag in tags)
+        {
+            result[tag.Key] = tag.Value;
+        }
+
+        return result;
+    }
+
+    internal sealed record Recorded(string Instrument, double Value, Dictionary<string, object?> Tags);
+}
+
+/// <summary>An <see cref="ILogger"/> that keeps what was logged.</summary>
+internal sealed class CapturingLogger : ILogger
+{
+    private readonly ConcurrentQueue<(LogLevel Level, EventId Id, string Message)> _entries = new();
+
+    public IReadOnlyList<(LogLevel Level, EventId Id, string Message)> Entries => [.. _entries];
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _entries.Enqueue((logLevel, eventId, formatter(state, exception)));
+}
