@@ -34,6 +34,7 @@ public sealed class ApiServerFaults
     private TaskCompletionSource _delayChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _watchersChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _droppedWatches;
+    private int _delayedStreams;
     private long _injectedFailures;
 
     internal ApiServerFaults(ApiStore store) => _store = store;
@@ -161,6 +162,31 @@ public sealed class ApiServerFaults
     /// <summary>Requests failed by <see cref="FailNextRequests"/>.</summary>
     public long InjectedFailureCount => Interlocked.Read(ref _injectedFailures);
 
+    /// <summary>Number of watch streams that are holding back an event right now because of <see cref="SetWatchDelay"/>.</summary>
+    public int DelayedWatchStreamCount => Volatile.Read(ref _delayedStreams);
+
+    /// <summary>Completes when at least <paramref name="count"/> watch streams hold back an event because of <see cref="SetWatchDelay"/> (their clients provably have not received it).</summary>
+    /// <param name="count">Number of delayed streams to wait for.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public async Task WaitForDelayedWatchStreamsAsync(int count = 1, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_lock)
+            {
+                changed = _watchersChanged.Task;
+            }
+
+            if (DelayedWatchStreamCount >= count)
+            {
+                return;
+            }
+
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Completes when at least <paramref name="count"/> watch streams of the resource are open (established and registered).</summary>
     /// <param name="group">API group ("" for core).</param>
     /// <param name="resource">Plural resource name.</param>
@@ -226,6 +252,12 @@ public sealed class ApiServerFaults
         }
 
         return limit;
+    }
+
+    internal void DelayedStreamChanged(int delta)
+    {
+        Interlocked.Add(ref _delayedStreams, delta);
+        WatchersChanged();
     }
 
     internal void RecordDroppedWatch() => Interlocked.Increment(ref _droppedWatches);

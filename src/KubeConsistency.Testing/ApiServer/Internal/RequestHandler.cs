@@ -132,8 +132,11 @@ internal sealed partial class RequestHandler
             case RouteKind.UnknownPath:
                 await WriteBytesAsync(context, 404, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
                 return;
-            case RouteKind.UnknownResource:
+            case RouteKind.UnknownResource when _store.Resources.Any(r => r.Definition.Group == route.Group && r.Definition.Version == route.Version):
                 throw StatusErrors.NotFoundResource();
+            case RouteKind.UnknownResource:
+                await WriteBytesAsync(context, 404, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
+                return;
             case RouteKind.ApiVersions or RouteKind.GroupList:
                 {
                     RequireGet(request);
@@ -242,6 +245,13 @@ internal sealed partial class RequestHandler
     private async Task HandleResourceAsync(HttpContext context, Route route, bool pretty)
     {
         var request = context.Request;
+        if (!_store.Resources.Any(r => r.Definition.Group == route.Group && r.Definition.Version == route.Version))
+        {
+            // A group-version that is not served at all falls through to the path index, like kube-apiserver's NotFound handler.
+            await WriteBytesAsync(context, 404, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
+            return;
+        }
+
         var state = _store.Find(route.Group, route.Plural);
         if (state is null || state.Definition.Version != route.Version)
         {
@@ -632,6 +642,7 @@ internal sealed partial class RequestHandler
         var response = context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
+        await response.StartAsync(ct).ConfigureAwait(false);
         var writer = response.BodyWriter;
         writer.Write(head.Span);
         var unflushed = head.Length;

@@ -328,7 +328,16 @@ internal sealed class WatchStream
             // Wake when the delay is due or when the injected delay changes (then re-evaluate).
             using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var delayTask = Task.Delay(wait, _time, timer.Token);
-            await Task.WhenAny(delayTask, changed).ConfigureAwait(false);
+            faults.DelayedStreamChanged(+1);
+            try
+            {
+                await Task.WhenAny(delayTask, changed).ConfigureAwait(false);
+            }
+            finally
+            {
+                faults.DelayedStreamChanged(-1);
+            }
+
             await timer.CancelAsync().ConfigureAwait(false);
             ct.ThrowIfCancellationRequested();
 
