@@ -27,15 +27,7 @@ internal static class ContinueToken
     /// <summary>Decodes; errors throw 400 with kube-apiserver's message.</summary>
     public static (long Rv, string Start) Decode(string token)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = Base64Url.DecodeFromChars(token.TrimEnd('='));
-        }
-        catch (FormatException)
-        {
-            throw StatusErrors.BadRequest("invalid continue token: continue key is not valid: illegal base64 data at input byte 0");
-        }
+        var bytes = DecodeLenient(token);
 
         try
         {
@@ -71,6 +63,47 @@ internal static class ContinueToken
         {
             throw StatusErrors.BadRequest("invalid continue token: continue key is not valid: " + GoJson.DescribeSyntaxError(bytes, e));
         }
+    }
+
+    /// <summary>Base64url without padding, decoded like Go's non-strict <c>base64.RawURLEncoding</c> (trailing bits ignored).</summary>
+    private static byte[] DecodeLenient(string token)
+    {
+        var output = new List<byte>(token.Length * 3 / 4);
+        var buffer = 0;
+        var bits = 0;
+        for (var i = 0; i < token.Length; i++)
+        {
+            var c = token[i];
+            int value = c switch
+            {
+                >= 'A' and <= 'Z' => c - 'A',
+                >= 'a' and <= 'z' => c - 'a' + 26,
+                >= '0' and <= '9' => c - '0' + 52,
+                '-' => 62,
+                '_' => 63,
+                _ => -1,
+            };
+            if (value < 0)
+            {
+                throw StatusErrors.BadRequest($"invalid continue token: continue key is not valid: illegal base64 data at input byte {i}");
+            }
+
+            buffer = (buffer << 6) | value;
+            bits += 6;
+            if (bits >= 8)
+            {
+                bits -= 8;
+                output.Add((byte)(buffer >> bits));
+                buffer &= (1 << bits) - 1;
+            }
+        }
+
+        if (token.Length % 4 == 1)
+        {
+            throw StatusErrors.BadRequest($"invalid continue token: continue key is not valid: illegal base64 data at input byte {token.Length - 1}");
+        }
+
+        return [.. output];
     }
 
     /// <summary>The start key relative to the list prefix: "/name\0" (namespace-scoped request) or "/ns/name\0".</summary>
