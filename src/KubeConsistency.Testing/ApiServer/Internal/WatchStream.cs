@@ -352,6 +352,15 @@ internal sealed class WatchStream
 
     private async Task<bool> WriteEventAsync(WatchEventType type, StoredObject obj, WatchItem? item, CancellationToken ct)
     {
+        // A drop rule added while the stream was open ends it before the next event.
+        if (_handler.Faults.WatchDropLimit(Definition.Group, Definition.Plural) is { } before && _delivered >= before)
+        {
+            await FlushAsync(ct).ConfigureAwait(false);
+            _handler.Faults.RecordDroppedWatch();
+            Log.WatchDropped(_handler.Logger, Definition.QualifiedResource, _delivered);
+            return false;
+        }
+
         byte[] line;
         if (_representation == Representation.Table)
         {
