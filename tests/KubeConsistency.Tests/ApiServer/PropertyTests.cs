@@ -80,7 +80,7 @@ public sealed class PropertyTests
 
             return replay.Select(kv => kv.Key + "=" + kv.Value).SequenceEqual(history[^1].State);
         });
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(40), property);
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(25), property);
     }
 
     /// <summary>Arbitrary bodies, paths and queries never crash the server: every answer is a well-formed HTTP response with a Status body for errors, and the server keeps serving.</summary>
