@@ -373,7 +373,7 @@ internal sealed class ApiStore
             var rv = ++_revision;
             meta["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
             RecordManagedFields(meta, obj, options.Manager, def.ApiVersion, now, Subresource.None);
-            var stored = StoredObject.FromNode(Meta.Normalize(obj, def), def);
+            var stored = StoredObject.FromNode(obj, def);
             Commit(s, WatchEventType.Added, stored, null);
             return stored;
         }
@@ -551,11 +551,9 @@ internal sealed class ApiStore
         }
 
         meta["resourceVersion"] = cur.ResourceVersion.ToString(CultureInfo.InvariantCulture);
-        result = Meta.Normalize(result, def);
-        meta = (JsonObject)result["metadata"]!;
 
         // A write that changes nothing keeps the revision and sends no event, like etcd3's GuaranteedUpdate.
-        var unchanged = GoJson.Serialize(result);
+        var unchanged = GoJson.SerializeNormalized(result, def, out _);
         if (unchanged.AsSpan().SequenceEqual(cur.Json))
         {
             return cur;
@@ -610,7 +608,7 @@ internal sealed class ApiStore
         change(node);
         var rv = ++_revision;
         Meta.Metadata(node)["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
-        var stored = StoredObject.FromNode(Meta.Normalize(node, s.Definition), s.Definition);
+        var stored = StoredObject.FromNode(node, s.Definition);
         Commit(s, WatchEventType.Modified, stored, cur);
         return stored;
     }

@@ -44,6 +44,19 @@ internal static class GoJson
         return Escape(buffer.WrittenSpan);
     }
 
+    /// <summary>Serializes an object in kube-apiserver's field order (see <see cref="Meta.WriteNormalized"/>), compact, Go escaping.</summary>
+    public static byte[] SerializeNormalized(JsonObject obj, ApiResourceDefinition def, out int bodyOffset)
+    {
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        using (var writer = new Utf8JsonWriter(buffer, s_compact))
+        {
+            bodyOffset = Meta.WriteNormalized(writer, obj, def);
+        }
+
+        // The kind/apiVersion prefix never needs escaping, so the offset survives Escape.
+        return Escape(buffer.WrittenSpan);
+    }
+
     /// <summary>Serializes a node with 2-space indentation and Go escaping (no trailing newline).</summary>
     public static byte[] SerializeIndented(JsonNode node)
     {

@@ -102,58 +102,73 @@ internal static class Meta
         return created;
     }
 
-    /// <summary>Rebuilds an object with <c>kind</c>, <c>apiVersion</c>, <c>metadata</c> first and metadata keys in Go struct order; drops empty metadata collections.</summary>
-    public static JsonObject Normalize(JsonObject obj, ApiResourceDefinition def)
+    /// <summary>
+    /// Writes an object the way kube-apiserver serializes it: <c>kind</c>, <c>apiVersion</c>, <c>metadata</c> (keys in
+    /// Go struct order, empty collections dropped), then the other fields in their order. Returns the offset of the
+    /// first property after <c>apiVersion</c> in the writer's output.
+    /// </summary>
+    public static int WriteNormalized(Utf8JsonWriter w, JsonObject obj, ApiResourceDefinition def)
     {
-        var result = new JsonObject
+        w.WriteStartObject();
+        w.WriteString("kind", def.Kind);
+        w.WriteString("apiVersion", def.ApiVersion);
+        w.Flush();
+        var bodyOffset = (int)w.BytesCommitted + 1;
+        w.WritePropertyName("metadata");
+        var meta = obj["metadata"] as JsonObject;
+        w.WriteStartObject();
+        if (meta is not null)
         {
-            ["kind"] = def.Kind,
-            ["apiVersion"] = def.ApiVersion,
-        };
-        obj.Remove("kind");
-        obj.Remove("apiVersion");
-        var meta = obj["metadata"] as JsonObject ?? new JsonObject();
-        obj.Remove("metadata");
-        var orderedMeta = new JsonObject();
-        foreach (var key in s_metadataOrder)
-        {
-            if (meta.TryGetPropertyValue(key, out var value))
+            foreach (var key in s_metadataOrder)
             {
-                meta.Remove(key);
-                if (value is null || (value is JsonObject o && o.Count == 0 && key != "creationTimestamp") || (value is JsonArray a && a.Count == 0))
+                if (meta.TryGetPropertyValue(key, out var value) && !IsOmitted(key, value))
                 {
-                    continue;
+                    w.WritePropertyName(key);
+                    value!.WriteTo(w);
                 }
+            }
 
-                if (value is JsonValue sv && sv.GetValueKind() == JsonValueKind.String && sv.GetValue<string>().Length == 0 && key is "generateName" or "selfLink" or "namespace")
+            foreach (var (key, value) in meta)
+            {
+                if (value is not null && Array.IndexOf(s_metadataOrder, key) < 0)
                 {
-                    continue;
+                    w.WritePropertyName(key);
+                    value.WriteTo(w);
                 }
-
-                orderedMeta[key] = value;
             }
         }
 
-        foreach (var key in meta.Select(kv => kv.Key).ToList())
+        w.WriteEndObject();
+        foreach (var (key, value) in obj)
         {
-            var value = meta[key];
-            meta.Remove(key);
-            if (value is not null)
+            if (key is "kind" or "apiVersion" or "metadata")
             {
-                orderedMeta[key] = value;
+                continue;
+            }
+
+            w.WritePropertyName(key);
+            if (value is null)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                value.WriteTo(w);
             }
         }
 
-        result["metadata"] = orderedMeta;
-        foreach (var key in obj.Select(kv => kv.Key).ToList())
-        {
-            var value = obj[key];
-            obj.Remove(key);
-            result[key] = value;
-        }
-
-        return result;
+        w.WriteEndObject();
+        return bodyOffset;
     }
+
+    private static bool IsOmitted(string key, JsonNode? value) => value switch
+    {
+        null => true,
+        JsonObject { Count: 0 } => true,
+        JsonArray { Count: 0 } => true,
+        JsonValue v when key is "generateName" or "selfLink" or "namespace" && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Length == 0 => true,
+        _ => false,
+    };
 
     /// <summary>Reads a dotted/indexed path (<c>.status.conditions[0].type</c>) from an object.</summary>
     public static JsonNode? Path(JsonNode? node, string path)

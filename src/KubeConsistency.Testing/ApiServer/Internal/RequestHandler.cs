@@ -844,7 +844,7 @@ internal sealed partial class RequestHandler
 
         if (sub == Subresource.Scale)
         {
-            var scaled = _store.Mutate(state, ns, name, cur => ApplyScale(cur, apply(ToScale(StoredObject.FromNode(Meta.Normalize(cur.DeepClone().AsObject(), state.Definition), state.Definition)))), manager, Subresource.Scale);
+            var scaled = _store.Mutate(state, ns, name, cur => ApplyScale(cur, apply(ToScale(StoredObject.FromNode(cur.DeepClone().AsObject(), state.Definition)))), manager, Subresource.Scale);
             await WriteJsonAsync(context, 200, GoJson.Serialize(ToScale(scaled)), pretty).ConfigureAwait(false);
             return;
         }

@@ -52,7 +52,7 @@ internal sealed class StoredObject
 
     public JsonObject ToNode() => GoJson.ParseStored(Json);
 
-    /// <summary>Builds a stored version from a normalized object (kind, apiVersion and metadata first).</summary>
+    /// <summary>Builds a stored version from an object; it is serialized in kube-apiserver's field order.</summary>
     public static StoredObject FromNode(JsonObject obj, ApiResourceDefinition def)
     {
         var meta = (JsonObject)obj["metadata"]!;
@@ -78,7 +78,7 @@ internal sealed class StoredObject
             }
         }
 
-        var json = GoJson.Serialize(obj);
+        var json = GoJson.SerializeNormalized(obj, def, out var bodyOffset);
         return new StoredObject(MakeKey(ns, name))
         {
             Namespace = ns,
@@ -86,7 +86,7 @@ internal sealed class StoredObject
             Uid = Meta.GetString(meta, "uid") ?? "",
             ResourceVersion = rv,
             Json = json,
-            BodyOffset = FindBodyOffset(json),
+            BodyOffset = bodyOffset,
             Labels = labels,
             Fields = fields,
             OwnerUids = owners,
@@ -123,20 +123,6 @@ internal sealed class StoredObject
             JsonValueKind.Number => v.ToJsonString(),
             _ => "",
         } : "";
-    }
-
-    private static int FindBodyOffset(byte[] json)
-    {
-        var reader = new Utf8JsonReader(json);
-        reader.Read(); // {
-        for (var i = 0; i < 2; i++)
-        {
-            reader.Read(); // property name
-            reader.Read(); // value
-        }
-
-        var offset = (int)reader.BytesConsumed;
-        return json[offset] == (byte)',' ? offset + 1 : offset;
     }
 }
 
