@@ -297,6 +297,19 @@ public sealed class WatchTests
     }
 
     [Fact]
+    public async Task A_watch_on_a_named_object_sees_only_that_object()
+    {
+        await using var server = await TestApi.StartAsync();
+        using var client = TestApi.Client(server);
+        var rv0 = server.CurrentResourceVersion;
+        await using var watch = await WatchReader.OpenAsync(client, $"/api/v1/namespaces/ns/pods/b?watch=true&resourceVersion={rv0}");
+        TestApi.SeedPods(server, "ns", "a", "b", "c");
+        server.Objects.Patch(ApiResourceDefinition.Pods, "ns", "b", """{"metadata":{"labels":{"x":"y"}}}""");
+        Assert.Equal("ADDED b", (await watch.NextAsync()) is var e1 ? e1.Type() + " " + e1.ObjectName() : "");
+        Assert.Equal("MODIFIED b", (await watch.NextAsync()) is var e2 ? e2.Type() + " " + e2.ObjectName() : "");
+    }
+
+    [Fact]
     public async Task Stopping_the_server_ends_open_watches_cleanly()
     {
         await using var server = await TestApi.StartAsync();

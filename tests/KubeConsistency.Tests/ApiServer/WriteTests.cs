@@ -39,6 +39,20 @@ public sealed partial class WriteTests
     }
 
     [Fact]
+    public async Task Json_is_html_escaped_like_Go()
+    {
+        await using var server = await TestApi.StartAsync();
+        using var client = TestApi.Client(server);
+        await TestApi.CreateAsync(client, "/api/v1/namespaces/ns/configmaps", """{"metadata":{"name":"c"},"data":{"k":"<a&b> + 'q' é \u2028"}}""");
+        var raw = await TestApi.GetStringAsync(client, "/api/v1/namespaces/ns/configmaps/c");
+        Assert.Contains("\"k\":\"\\u003ca\\u0026b\\u003e + 'q' é \\u2028\"", raw, StringComparison.Ordinal);
+        var table = await TestApi.GetStringAsync(client, "/api/v1/namespaces/ns/pods", accept: TestApi.TableAccept);
+        Assert.Contains("\"rows\":[]", table, StringComparison.Ordinal);
+        TestApi.SeedPods(server, "ns", "p");
+        Assert.Contains("\\u003cnone\\u003e", await TestApi.GetStringAsync(client, "/api/v1/namespaces/ns/pods", accept: TestApi.TableAccept), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Resource_versions_come_from_one_global_counter()
     {
         await using var server = await TestApi.StartAsync();

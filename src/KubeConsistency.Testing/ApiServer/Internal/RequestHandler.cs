@@ -88,7 +88,7 @@ internal sealed partial class RequestHandler
     {
         if (route.Kind != RouteKind.Resource)
         {
-            return new ApiRequestInfo(method, path, method.ToLowerInvariant() == "get" ? "get" : method.ToLowerInvariant(), "", "", null, null, null);
+            return new ApiRequestInfo(method, path, method.ToLowerInvariant(), "", "", null, null, null);
         }
 
         var isWatch = false;
@@ -335,9 +335,11 @@ internal sealed partial class RequestHandler
     private async Task HandleGetAsync(HttpContext context, ResourceState state, string ns, string name, Subresource sub, bool pretty)
     {
         var rep = NegotiateResource(context.Request);
-        if (QueryParams.Bool(context.Request.Query, "watch") == true)
+        if (sub == Subresource.None && QueryParams.Bool(context.Request.Query, "watch") == true)
         {
-            throw StatusErrors.BadRequest("watch of a single object is not supported by name; use fieldSelector=metadata.name=" + name);
+            // Deprecated GET …/pods/name?watch=true: a watch restricted to that name.
+            await HandleListOrWatchAsync(context, state, state.Definition.Namespaced ? ns : null, pretty, name).ConfigureAwait(false);
+            return;
         }
 
         var obj = state.Get(StoredObject.MakeKey(ns, name)) ?? throw StatusErrors.NotFound(state.Definition, name);
@@ -369,7 +371,7 @@ internal sealed partial class RequestHandler
 
     // ------------------------------------------------------------------ list
 
-    private async Task HandleListOrWatchAsync(HttpContext context, ResourceState state, string? ns, bool pretty)
+    private async Task HandleListOrWatchAsync(HttpContext context, ResourceState state, string? ns, bool pretty, string? name = null)
     {
         var query = context.Request.Query;
         var rep = NegotiateResource(context.Request);
@@ -387,7 +389,13 @@ internal sealed partial class RequestHandler
 
         try
         {
-            fields = FieldSelector.Parse(QueryParams.String(query, "fieldSelector"), state.Definition);
+            var fieldSelector = QueryParams.String(query, "fieldSelector");
+            if (name is not null)
+            {
+                fieldSelector = string.IsNullOrEmpty(fieldSelector) ? "metadata.name=" + name : fieldSelector + ",metadata.name=" + name;
+            }
+
+            fields = FieldSelector.Parse(fieldSelector, state.Definition);
         }
         catch (FormatException e)
         {
@@ -1137,7 +1145,4 @@ internal sealed partial class RequestHandler
 
     internal CancellationToken Stopping => _stopping();
 
-    internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
-
-    internal static PipeWriter Writer(HttpContext context) => context.Response.BodyWriter;
 }

@@ -443,9 +443,6 @@ internal sealed class FieldSelector
 
     public bool IsEverything => _terms.Length == 0;
 
-    /// <summary>The value of a single <c>metadata.name=X</c> term, if the selector is exactly that.</summary>
-    public string? ExactName => _terms.Length == 1 && !_terms[0].Negated && _terms[0].Field == "metadata.name" ? _terms[0].Value : null;
-
     public bool Matches(StoredObject o)
     {
         foreach (var (field, value, negated) in _terms)

@@ -235,12 +235,7 @@ internal sealed class WatchStream
                 await FlushAsync(ct).ConfigureAwait(false);
                 if (!await reader.WaitToReadAsync(ct).ConfigureAwait(false))
                 {
-                    if (_watcher.Overflowed)
-                    {
-                        Log.WatcherOverflow(_handler.Logger, Definition.QualifiedResource, _handler.Options.WatchBufferSize);
-                    }
-
-                    return "queue closed";
+                    return _watcher.Overflowed ? "the client fell too far behind" : "queue closed";
                 }
 
                 continue;
