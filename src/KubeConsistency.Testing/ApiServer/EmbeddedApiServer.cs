@@ -231,6 +231,11 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
             ApplicationServices = services,
         };
         kestrelOptions.Limits.MaxRequestBodySize = null;
+
+        // A watch client that stops reading must not be aborted by Kestrel's data-rate guard: the API server ends slow
+        // watches itself (WatchBufferSize), and Go's server has no such limit.
+        kestrelOptions.Limits.MinResponseDataRate = null;
+        kestrelOptions.Limits.MinRequestBodyDataRate = null;
         kestrelOptions.Listen(IPAddress.Loopback, _port, listen => listen.Protocols = HttpProtocols.Http1);
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), _loggerFactory);
         var server = new KestrelServer(Options.Create(kestrelOptions), transport, _loggerFactory);

@@ -667,7 +667,7 @@ internal sealed class ApiStore
                 var m = Meta.Metadata(node);
                 m["finalizers"] = new JsonArray(remaining.Select(f => (JsonNode)f!).ToArray());
             });
-            return new DeleteResult(pending, false);
+            return new DeleteResult(cur, false);
         }
 
         if (cur.IsDeleting)
