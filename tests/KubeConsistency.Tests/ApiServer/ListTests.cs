@@ -220,6 +220,30 @@ public sealed class ListTests
     }
 
     [Fact]
+    public async Task Metadata_only_clients_get_PartialObjectMetadata()
+    {
+        await using var server = await TestApi.StartAsync();
+        using var client = TestApi.Client(server);
+        TestApi.SeedPods(server, "ns", "a", "b");
+        const string listAccept = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json";
+        var list = await TestApi.GetJsonAsync(client, "/api/v1/namespaces/ns/pods", accept: listAccept);
+        Assert.Equal("PartialObjectMetadataList", list["kind"]!.GetValue<string>());
+        Assert.Equal("meta.k8s.io/v1", list["apiVersion"]!.GetValue<string>());
+        var item = list["items"]![0]!.AsObject();
+        Assert.Equal(["kind", "apiVersion", "metadata"], item.Select(kv => kv.Key));
+        Assert.Equal("PartialObjectMetadata", item["kind"]!.GetValue<string>());
+        TestApi.AssertJsonEqual(server.Objects.Get(ApiResourceDefinition.Pods, "ns", "a")!["metadata"], item["metadata"]);
+
+        var single = await TestApi.GetJsonAsync(client, "/api/v1/namespaces/ns/pods/b", accept: "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io");
+        Assert.Equal("b", single["metadata"]!["name"]!.GetValue<string>());
+        Assert.Null(single["spec"]);
+
+        await using var watch = await WatchReader.OpenAsync(client, "/api/v1/namespaces/ns/pods?watch=true", "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io");
+        var e = await watch.NextAsync();
+        Assert.Equal(("PartialObjectMetadata", "a"), (e.Object()["kind"]!.GetValue<string>(), e.ObjectName()));
+    }
+
+    [Fact]
     public async Task Large_lists_stream_every_item()
     {
         await using var server = await TestApi.StartAsync();

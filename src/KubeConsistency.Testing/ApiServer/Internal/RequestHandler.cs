@@ -67,6 +67,11 @@ internal sealed partial class RequestHandler
             {
                 await WriteStatusAsync(context, e, pretty).ConfigureAwait(false);
             }
+            else
+            {
+                // Never end a half-written body as if it were complete.
+                context.Abort();
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException && context.RequestAborted.IsCancellationRequested)
         {
@@ -78,6 +83,10 @@ internal sealed partial class RequestHandler
             if (!response.HasStarted)
             {
                 await WriteStatusAsync(context, StatusErrors.InternalError(e.Message), pretty).ConfigureAwait(false);
+            }
+            else
+            {
+                context.Abort();
             }
         }
 
@@ -349,6 +358,12 @@ internal sealed partial class RequestHandler
             return;
         }
 
+        if (rep == Representation.PartialMetadata)
+        {
+            await WriteJsonAsync(context, 200, obj.PartialMetadataJson(), pretty).ConfigureAwait(false);
+            return;
+        }
+
         if (rep == Representation.Table)
         {
             var node = obj.ToNode();
@@ -614,11 +629,12 @@ internal sealed partial class RequestHandler
             return;
         }
 
+        var metadataOnly = rep == Representation.PartialMetadata;
         var header = GoJson.Write(w =>
         {
             w.WriteStartObject();
-            w.WriteString("kind", state.Definition.Kind + "List");
-            w.WriteString("apiVersion", state.Definition.ApiVersion);
+            w.WriteString("kind", metadataOnly ? "PartialObjectMetadataList" : state.Definition.Kind + "List");
+            w.WriteString("apiVersion", metadataOnly ? "meta.k8s.io/v1" : state.Definition.ApiVersion);
             w.WriteStartObject("metadata");
             w.WriteString("resourceVersion", rvText);
             if (next is not null)
@@ -642,7 +658,7 @@ internal sealed partial class RequestHandler
         if (pretty)
         {
             var buffer = new ArrayBufferWriter<byte>();
-            WriteList(buffer, head.Span, selected);
+            WriteList(buffer, head.Span, selected, metadataOnly);
             await WriteJsonAsync(context, 200, buffer.WrittenSpan.ToArray(), pretty: true).ConfigureAwait(false);
             return;
         }
@@ -661,7 +677,15 @@ internal sealed partial class RequestHandler
                 writer.Write(","u8);
             }
 
-            selected[i].WriteItem(writer);
+            if (metadataOnly)
+            {
+                writer.Write(selected[i].PartialMetadataJson());
+            }
+            else
+            {
+                selected[i].WriteItem(writer);
+            }
+
             unflushed += selected[i].Json.Length;
             if (unflushed > FlushThreshold)
             {
@@ -674,7 +698,7 @@ internal sealed partial class RequestHandler
         await writer.FlushAsync(ct).ConfigureAwait(false);
     }
 
-    private static void WriteList(IBufferWriter<byte> buffer, ReadOnlySpan<byte> head, List<StoredObject> items)
+    private static void WriteList(IBufferWriter<byte> buffer, ReadOnlySpan<byte> head, List<StoredObject> items, bool metadataOnly = false)
     {
         buffer.Write(head);
         for (var i = 0; i < items.Count; i++)
@@ -684,7 +708,14 @@ internal sealed partial class RequestHandler
                 buffer.Write(","u8);
             }
 
-            items[i].WriteItem(buffer);
+            if (metadataOnly)
+            {
+                buffer.Write(items[i].PartialMetadataJson());
+            }
+            else
+            {
+                items[i].WriteItem(buffer);
+            }
         }
 
         buffer.Write("]}"u8);

@@ -7,6 +7,7 @@ internal enum Representation
 {
     Json,
     Table,
+    PartialMetadata,
     AggregatedV2,
     AggregatedV2Beta1,
 }
@@ -226,6 +227,11 @@ internal static class ContentNegotiation
             if (allowTable && asParam == "Table" && g == "meta.k8s.io" && v is "v1" or "v1beta1")
             {
                 return Representation.Table;
+            }
+
+            if (allowTable && asParam is "PartialObjectMetadata" or "PartialObjectMetadataList" && g == "meta.k8s.io" && v is "v1" or "v1beta1")
+            {
+                return Representation.PartialMetadata;
             }
 
             if (allowAggregated && asParam == "APIGroupDiscoveryList" && g == "apidiscovery.k8s.io")

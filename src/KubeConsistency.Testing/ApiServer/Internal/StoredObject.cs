@@ -52,6 +52,41 @@ internal sealed class StoredObject
 
     public JsonObject ToNode() => GoJson.ParseStored(Json);
 
+    private int _metadataStart = -1;
+    private int _metadataLength;
+
+    /// <summary>The <c>metadata</c> value inside <see cref="Json"/> (no copy; located once).</summary>
+    public ReadOnlySpan<byte> MetadataJson
+    {
+        get
+        {
+            if (_metadataStart < 0)
+            {
+                // Stored JSON always continues with "metadata":{…} at BodyOffset.
+                var start = BodyOffset + "\"metadata\":".Length;
+                var reader = new Utf8JsonReader(Json.AsSpan(start), isFinalBlock: true, state: default);
+                reader.Read();
+                reader.Skip();
+                _metadataLength = (int)reader.BytesConsumed;
+                _metadataStart = start;
+            }
+
+            return Json.AsSpan(_metadataStart, _metadataLength);
+        }
+    }
+
+    /// <summary><c>{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{…}}</c>.</summary>
+    public byte[] PartialMetadataJson()
+    {
+        var meta = MetadataJson;
+        var prefix = "{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":"u8;
+        var result = new byte[prefix.Length + meta.Length + 1];
+        prefix.CopyTo(result);
+        meta.CopyTo(result.AsSpan(prefix.Length));
+        result[^1] = (byte)'}';
+        return result;
+    }
+
     /// <summary>Builds a stored version from an object; it is serialized in kube-apiserver's field order.</summary>
     public static StoredObject FromNode(JsonObject obj, ApiResourceDefinition def)
     {

@@ -361,6 +361,10 @@ internal sealed class WatchStream
         {
             line = TableLine(type, obj);
         }
+        else if (_representation == Representation.PartialMetadata)
+        {
+            line = StoredEvent.BuildLine(type, obj.PartialMetadataJson());
+        }
         else
         {
             line = item is { } i ? i.Line : StoredEvent.BuildLine(type, obj.Json);
@@ -425,8 +429,10 @@ internal sealed class WatchStream
         }
         else
         {
+            var metadataOnly = _representation == Representation.PartialMetadata;
             var sb = new StringBuilder(256);
-            sb.Append("{\"kind\":\"").Append(Definition.Kind).Append("\",\"apiVersion\":\"").Append(Definition.ApiVersion)
+            sb.Append("{\"kind\":\"").Append(metadataOnly ? "PartialObjectMetadata" : Definition.Kind)
+                .Append("\",\"apiVersion\":\"").Append(metadataOnly ? "meta.k8s.io/v1" : Definition.ApiVersion)
                 .Append("\",\"metadata\":{\"resourceVersion\":\"").Append(rvText).Append('"');
             if (!_state.Behavior.Unstructured)
             {
@@ -441,7 +447,7 @@ internal sealed class WatchStream
                     .Append(blueprint).Append("\"}");
             }
 
-            sb.Append('}').Append(_state.Behavior.EmptyBody).Append('}');
+            sb.Append('}').Append(metadataOnly ? "" : _state.Behavior.EmptyBody).Append('}');
             obj = Encoding.UTF8.GetBytes(sb.ToString());
         }
 
