@@ -297,6 +297,24 @@ public sealed class WatchTests
     }
 
     [Fact]
+    public async Task A_watch_from_a_future_revision_starts_there()
+    {
+        await using var server = await TestApi.StartAsync(o => o.FutureResourceVersionWait = TimeSpan.Zero);
+        using var client = TestApi.Client(server);
+        var future = long.Parse(server.CurrentResourceVersion, System.Globalization.CultureInfo.InvariantCulture) + 2;
+        await using var watch = await WatchReader.OpenAsync(client, $"/api/v1/namespaces/ns/pods?watch=true&resourceVersion={future}");
+        TestApi.SeedPods(server, "ns", "skipped-1", "skipped-2", "seen");
+        Assert.Equal("seen", (await watch.NextAsync()).ObjectName());
+
+        // A watch-list that cannot reach the requested revision ends with an ERROR event (504 ResourceVersionTooLarge).
+        await using var list = await WatchReader.OpenAsync(client, "/api/v1/namespaces/ns/pods?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&resourceVersion=999999");
+        Assert.Equal(HttpStatusCode.OK, list.Response.StatusCode);
+        var error = await list.NextAsync();
+        Assert.Equal(("ERROR", 504), (error.Type(), error.Object()["code"]!.GetValue<int>()));
+        Assert.Null(await list.ReadLineAsync());
+    }
+
+    [Fact]
     public async Task A_watch_on_a_named_object_sees_only_that_object()
     {
         await using var server = await TestApi.StartAsync();

@@ -244,6 +244,7 @@ internal sealed class ApiStore
             }
 
             var history = w.Resource.EventsAfter(fromRevision);
+            w.StartAfter = fromRevision;
             w.Resource.Watchers.Add(w);
             return new WatchRegistration(null, history, fromRevision);
         }

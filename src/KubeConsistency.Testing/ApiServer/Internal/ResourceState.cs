@@ -192,8 +192,16 @@ internal sealed class Watcher
         return false;
     }
 
+    /// <summary>Events at or below this revision are not for this watcher (a watch from a future resourceVersion).</summary>
+    public long StartAfter { get; set; }
+
     public WatchItem? Translate(StoredEvent e)
     {
+        if (e.ResourceVersion <= StartAfter)
+        {
+            return null;
+        }
+
         switch (e.Type)
         {
             case WatchEventType.Added:

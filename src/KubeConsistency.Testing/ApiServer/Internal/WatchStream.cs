@@ -61,34 +61,36 @@ internal sealed class WatchStream
         var store = _handler.Store;
         bool fromSnapshot;
         long fromRevision = 0;
-        if (_sendInitialEvents == true)
-        {
-            fromSnapshot = true;
-            if (rvParam is not ("" or "0"))
-            {
-                await _handler.EnsureRevisionAsync(QueryParams.ParseResourceVersion(rvParam), ct).ConfigureAwait(false);
-            }
-        }
-        else if (rvParam is "" or "0")
-        {
-            fromSnapshot = _sendInitialEvents is null;
-            fromRevision = store.Revision;
-        }
-        else
-        {
-            fromSnapshot = false;
-            fromRevision = QueryParams.ParseResourceVersion(rvParam);
-            await _handler.EnsureRevisionAsync(fromRevision, ct).ConfigureAwait(false);
-        }
-
         WatchRegistration registration;
         try
         {
+            if (_sendInitialEvents == true)
+            {
+                // Watch-list: the initial state must be at least as new as the requested revision (the watch cache waits ~3 s).
+                fromSnapshot = true;
+                if (rvParam is not ("" or "0"))
+                {
+                    await _handler.EnsureRevisionAsync(QueryParams.ParseResourceVersion(rvParam), ct).ConfigureAwait(false);
+                }
+            }
+            else if (rvParam is "" or "0")
+            {
+                fromSnapshot = _sendInitialEvents is null;
+                fromRevision = store.Revision;
+            }
+            else
+            {
+                // A future revision is fine for a plain watch: it simply starts there (events up to it are skipped).
+                fromSnapshot = false;
+                fromRevision = QueryParams.ParseResourceVersion(rvParam);
+            }
+
             registration = store.RegisterWatch(_watcher, fromSnapshot, fromRevision);
         }
-        catch (ApiServerStatusException e) when (e.StatusCode == 410)
+        catch (ApiServerStatusException e) when (e.StatusCode is 410 or 504)
         {
-            // A watch from a compacted revision is HTTP 200 with a single ERROR event (wire: pods-watch-410-after-restart.ndjson).
+            // Once the request is valid, watch errors are HTTP 200 with a single ERROR event
+            // (wire: pods-watch-410-after-restart.ndjson), like the watch cache's error watcher.
             await StartAsync(ct).ConfigureAwait(false);
             _writer.Write(StoredEvent.BuildLine(WatchEventType.Error, GoJson.Serialize(e.StatusNode)));
             await _writer.FlushAsync(ct).ConfigureAwait(false);
