@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Collections.Immutable;
 using System.Globalization;
-using System.IO.Pipelines;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Connections;
@@ -12,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace KubeConsistency.Testing.ApiServer;
 
 /// <summary>The HTTP protocol of kube-apiserver over <see cref="ApiStore"/>: routing, negotiation, list/get/write handlers and Status errors.</summary>
-internal sealed partial class RequestHandler
+internal sealed class RequestHandler
 {
     private const int FlushThreshold = 64 * 1024;
 
