@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace KubeConsistency.Testing;
+
+/// <summary>Options for <see cref="EmbeddedApiServer.StartAsync"/>.</summary>
+public sealed class EmbeddedApiServerOptions
+{
+    /// <summary>Clock for timestamps, bookmarks, watch timeouts, watch delays and every other wait. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>TCP port on 127.0.0.1; 0 (the default) picks a free ephemeral port.</summary>
+    public int Port { get; set; }
+
+    /// <summary>Number of watch events kept in history before the oldest are compacted away (watches and lists at compacted revisions get 410 Expired). Default 100,000.</summary>
+    public int WatchHistoryLimit { get; set; } = 100_000;
+
+    /// <summary>Period of BOOKMARK events on watches with <c>allowWatchBookmarks=true</c>. Default 60 s, as in kube-apiserver.</summary>
+    public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long before <c>timeoutSeconds</c> ends a watch its last BOOKMARK is sent (capped at half the timeout). Default 2 s, as in kube-apiserver.</summary>
+    public TimeSpan BookmarkBeforeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a LIST or WATCH at a resourceVersion newer than the current one waits before 504 <c>ResourceVersionTooLarge</c> (kube-apiserver: about 3 s). Default 500 ms.</summary>
+    public TimeSpan FutureResourceVersionWait { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Events a watcher may have queued before the server ends its stream (a slow client never stalls writers). Default 100,000.</summary>
+    public int WatchBufferSize { get; set; } = 100_000;
+
+    /// <summary>Whether <see cref="EmbeddedApiServer.RestartAsync"/> moves the watch window to the current revision, as a kube-apiserver restart does (older watches get 410). Default <see langword="true"/>.</summary>
+    public bool CompactOnRestart { get; set; } = true;
+
+    /// <summary>Whether the namespaces <c>default</c>, <c>kube-system</c>, <c>kube-public</c> and <c>kube-node-lease</c> are created at start. Default <see langword="true"/>.</summary>
+    public bool CreateDefaultNamespaces { get; set; } = true;
+
+    /// <summary>Whether writes record a <c>managedFields</c> entry per field manager (a simplified field set). Default <see langword="true"/>.</summary>
+    public bool RecordManagedFields { get; set; } = true;
+
+    /// <summary>Largest accepted request body in bytes. Default 3 MiB (kube-apiserver's object size limit is about 3 MB).</summary>
+    public int MaxRequestBodySize { get; set; } = 3 * 1024 * 1024;
+
+    /// <summary>Logger factory; default none.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Custom resources served in addition to <see cref="ApiResourceDefinition.BuiltIn"/>.</summary>
+    public IEnumerable<ApiResourceDefinition> AdditionalResources { get; set; } = [];
+}
