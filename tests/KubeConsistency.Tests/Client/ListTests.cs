@@ -167,7 +167,6 @@ public sealed class ListTests
             ctx.Response.ContentType = "application/json";
             await ctx.Response.WriteAsync("{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[{\"metadata\":{\"name\":\"a\"}},");
             await ctx.Response.Body.FlushAsync();
-            await Task.Delay(50);
             ctx.Abort();
         });
         using var connection = Clients.Connect(server, maxRetries: 0);
