@@ -34,6 +34,16 @@ public interface ISharedIndexInformer<T>
     /// <summary>Handler invocations that threw (logged and skipped).</summary>
     long HandlerFailures { get; }
 
+    /// <summary>
+    /// Completes once the store has applied <paramref name="resourceVersion"/> or a newer one (its
+    /// <c>LastStoreSyncResourceVersion</c> compares at least as new, §6.1) — e.g. to read your own write
+    /// through the cache. Bookmarks count: they advance the store's resource version too.
+    /// </summary>
+    /// <param name="resourceVersion">A well-formed resource version, typically returned by a write.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <exception cref="InvalidResourceVersionException"><paramref name="resourceVersion"/> is not well formed.</exception>
+    Task WaitForStoreResourceVersionAsync(string resourceVersion, CancellationToken cancellationToken = default);
+
     /// <summary>Completes when <see cref="HasSynced"/> turns true; cancellable.</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     Task WaitForSyncAsync(CancellationToken cancellationToken = default);

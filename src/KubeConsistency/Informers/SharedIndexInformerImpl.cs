@@ -28,6 +28,9 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
     private readonly Lock _listenersLock = new();
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private readonly Lock _waitersLock = new();
+    private readonly List<(string ResourceVersion, TaskCompletionSource Reached)> _rvWaiters = [];
+    private volatile int _rvWaiterCount;
     private ProcessorListener<T>[] _listeners = [];
     private TimeSpan _resyncCheckPeriod;
     private IDeltaQueue<T>? _fifo;
@@ -69,6 +72,47 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
     public long HandlerFailures => Interlocked.Read(ref _handlerFailures);
 
     public Task WaitForSyncAsync(CancellationToken cancellationToken = default) => _synced.Task.WaitAsync(cancellationToken);
+
+    public Task WaitForStoreResourceVersionAsync(string resourceVersion, CancellationToken cancellationToken = default)
+    {
+        if (!ResourceVersion.IsWellFormed(resourceVersion))
+        {
+            throw new InvalidResourceVersionException(resourceVersion);
+        }
+
+        lock (_waitersLock)
+        {
+            if (Reached(resourceVersion))
+            {
+                return Task.CompletedTask;
+            }
+
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _rvWaiters.Add((resourceVersion, reached));
+            _rvWaiterCount = _rvWaiters.Count;
+            return WaitAsync(reached, cancellationToken);
+        }
+    }
+
+    private async Task WaitAsync(TaskCompletionSource reached, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await reached.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!reached.Task.IsCompleted)
+            {
+                // Cancelled: forget the waiter so abandoned waits do not accumulate.
+                lock (_waitersLock)
+                {
+                    _rvWaiters.RemoveAll(w => ReferenceEquals(w.Reached, reached));
+                    _rvWaiterCount = _rvWaiters.Count;
+                }
+            }
+        }
+    }
 
     public IEventHandlerRegistration AddEventHandler(IResourceEventHandler<T> handler, TimeSpan? resyncPeriod = null)
     {
@@ -260,19 +304,58 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
 
     private void ProcessSingle(Delta<T> delta, bool isInInitialList)
     {
-        lock (_blockDeltas)
+        try
         {
-            DeltaProcessor.Process(Indexer, this, delta, isInInitialList);
+            lock (_blockDeltas)
+            {
+                DeltaProcessor.Process(Indexer, this, delta, isInInitialList);
+            }
+        }
+        finally
+        {
+            ReleaseResourceVersionWaiters();
         }
     }
 
     private void ProcessBatch(ReadOnlySpan<Delta<T>> deltas, bool isInInitialList)
     {
-        lock (_blockDeltas)
+        try
         {
-            DeltaProcessor.ProcessBatch(Indexer, this, deltas, isInInitialList);
+            lock (_blockDeltas)
+            {
+                DeltaProcessor.ProcessBatch(Indexer, this, deltas, isInInitialList);
+            }
+        }
+        finally
+        {
+            ReleaseResourceVersionWaiters();
         }
     }
+
+    private void ReleaseResourceVersionWaiters()
+    {
+        if (_rvWaiterCount == 0)
+        {
+            return;
+        }
+
+        lock (_waitersLock)
+        {
+            for (var i = _rvWaiters.Count - 1; i >= 0; i--)
+            {
+                if (Reached(_rvWaiters[i].ResourceVersion))
+                {
+                    _rvWaiters[i].Reached.TrySetResult();
+                    _rvWaiters.RemoveAt(i);
+                }
+            }
+
+            _rvWaiterCount = _rvWaiters.Count;
+        }
+    }
+
+    private bool Reached(string resourceVersion) =>
+        ResourceVersion.TryCompare(Indexer.LastStoreSyncResourceVersion, resourceVersion, out var c) && c >= 0;
 
     void IResourceEventHandler<T>.OnAdd(T obj, bool isInInitialList) => Distribute(new Notification(NotificationKind.Add, null, obj, isInInitialList), sync: false);
 
