@@ -9,7 +9,7 @@ public sealed class FaultInjectionTests
     [Fact]
     public async Task Watch_delay_holds_events_back_until_the_clock_reaches_them_in_order()
     {
-        var clock = new ApiServerTestClock();
+        var clock = new ManualTimeProvider();
         await using var server = await TestApi.StartAsync(o => o.TimeProvider = clock);
         using var client = TestApi.Client(server);
         server.Faults.SetWatchDelay("", "pods", TimeSpan.FromSeconds(5));
@@ -51,7 +51,7 @@ public sealed class FaultInjectionTests
     [Fact]
     public async Task Bookmarks_never_overtake_delayed_events()
     {
-        var clock = new ApiServerTestClock();
+        var clock = new ManualTimeProvider();
         await using var server = await TestApi.StartAsync(o =>
         {
             o.TimeProvider = clock;

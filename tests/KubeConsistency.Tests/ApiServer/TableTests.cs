@@ -16,7 +16,7 @@ public sealed class TableTests
     [WireFact]
     public async Task Pod_tables_match_the_wire_columns_and_cells()
     {
-        var clock = new ApiServerTestClock();
+        var clock = new ManualTimeProvider();
         await using var server = await TestApi.StartAsync(o => o.TimeProvider = clock);
         using var client = TestApi.Client(server, "kubectl/v1.32.4 (linux/amd64) kubernetes/4cb5f07");
         TestApi.SeedPods(server, "wire", "alpha", "delta", "epsilon", "gamma", "kc-apply");
@@ -54,7 +54,7 @@ public sealed class TableTests
     [WireFact]
     public async Task ReplicaSet_and_Job_tables_match_the_wire_cells()
     {
-        var clock = new ApiServerTestClock(new DateTimeOffset(2026, 11, 22, 10, 35, 40, TimeSpan.Zero));
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 35, 40, TimeSpan.Zero));
         await using var server = await TestApi.StartAsync(o => o.TimeProvider = clock);
         using var client = TestApi.Client(server, "kubectl/v1.32.4 (linux/amd64) kubernetes/4cb5f07");
         server.Objects.Create(ApiResourceDefinition.ReplicaSets, TestApi.Parse("""{"metadata":{"name":"api","namespace":"wire","labels":{"app":"api"}},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"api"}},"template":{"metadata":{"labels":{"app":"api"}},"spec":{"containers":[{"name":"api","image":"busybox:1.36"}]}}}}"""));

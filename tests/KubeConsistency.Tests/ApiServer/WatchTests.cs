@@ -7,7 +7,7 @@ namespace KubeConsistency.Tests.ApiServer;
 /// <summary>WATCH semantics and framing against the wire samples (wire/watch).</summary>
 public sealed class WatchTests
 {
-    private static Task<EmbeddedApiServer> StartWithClock(ApiServerTestClock clock, Action<EmbeddedApiServerOptions>? more = null)
+    private static Task<EmbeddedApiServer> StartWithClock(ManualTimeProvider clock, Action<EmbeddedApiServerOptions>? more = null)
         => TestApi.StartAsync(o =>
         {
             o.TimeProvider = clock;
@@ -17,7 +17,7 @@ public sealed class WatchTests
     [WireFact]
     public async Task Watch_from_a_resourceVersion_replays_later_events_in_wire_framing()
     {
-        var clock = new ApiServerTestClock();
+        var clock = new ManualTimeProvider();
         await using var server = await StartWithClock(clock);
         using var client = TestApi.Client(server);
         TestApi.SeedPods(server, "wire", "alpha", "beta", "gamma");
@@ -55,7 +55,7 @@ public sealed class WatchTests
     [Fact]
     public async Task Watch_lines_are_compact_and_newline_terminated_even_for_curl()
     {
-        var clock = new ApiServerTestClock();
+        var clock = new ManualTimeProvider();
         await using var server = await StartWithClock(clock);
         using var client = TestApi.Client(server, "curl/8.5.0");
         TestApi.SeedPods(server, "ns", "a", "b");
@@ -88,7 +88,7 @@ public sealed class WatchTests
     [WireFact]
     public async Task Bookmarks_carry_the_global_revision_in_the_wire_shape()
     {
-        var clock = new ApiServerTestClock();
+        var clock = new ManualTimeProvider();
         await using var server = await StartWithClock(clock, o => o.BookmarkInterval = TimeSpan.FromSeconds(60));
         using var client = TestApi.Client(server);
         TestApi.SeedPods(server, "wire", "alpha");
@@ -110,7 +110,7 @@ public sealed class WatchTests
     [Fact]
     public async Task No_bookmark_is_sent_when_nothing_changed_or_bookmarks_were_not_requested()
     {
-        var clock = new ApiServerTestClock();
+        var clock = new ManualTimeProvider();
         await using var server = await StartWithClock(clock, o => o.BookmarkInterval = TimeSpan.FromSeconds(1));
         using var client = TestApi.Client(server);
         var rv = server.CurrentResourceVersion;
@@ -127,7 +127,7 @@ public sealed class WatchTests
     [Fact]
     public async Task A_bookmark_precedes_the_timeout_which_ends_the_body_cleanly()
     {
-        var clock = new ApiServerTestClock();
+        var clock = new ManualTimeProvider();
         await using var server = await StartWithClock(clock);
         using var client = TestApi.Client(server);
         var rv0 = server.CurrentResourceVersion;

@@ -17,7 +17,7 @@ public sealed partial class WriteTests
     [WireFact]
     public async Task Create_fills_in_server_fields_and_defaults_like_the_wire()
     {
-        var clock = new ApiServerTestClock(new DateTimeOffset(2026, 11, 22, 10, 23, 31, TimeSpan.Zero));
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 23, 31, TimeSpan.Zero));
         await using var server = await TestApi.StartAsync(o => o.TimeProvider = clock);
         using var client = TestApi.Client(server);
         var created = await TestApi.CreateAsync(client, "/api/v1/namespaces/wire/pods", WireSamples.Text("objects/pod-create.request.json"));
