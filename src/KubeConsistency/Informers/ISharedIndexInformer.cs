@@ -94,7 +94,7 @@ public sealed class SharedIndexInformerOptions<T>
     /// <summary>The resync period of handlers that do not ask for their own; zero disables resync.</summary>
     public TimeSpan DefaultResyncPeriod { get; set; }
 
-    /// <summary>Index functions for the store.</summary>
+    /// <summary>Index functions for the store; the namespace index (<see cref="Indexes.Namespace"/>) is always added, as in client-go's generated informers.</summary>
     public IReadOnlyDictionary<string, IndexFunc<T>>? Indexers { get; set; }
 
     /// <summary>Applied to every object before it enters the store (e.g. to strip managed fields).</summary>

@@ -53,7 +53,7 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
         Indexer = Store.Create(new StoreOptions<T>
         {
             MetadataAccessor = _accessor,
-            Indexers = options.Indexers,
+            Indexers = WithNamespaceIndex(options.Indexers, _accessor),
             TrackResourceVersion = options.AtomicFifo,
             Metrics = _metrics,
         });
@@ -423,6 +423,14 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
     {
         Interlocked.Increment(ref _handlerFailures);
         _logger.HandlerFailed(_name, handler, method, exception);
+    }
+
+    /// <summary>Generated client-go informers always carry the namespace index; so do ours.</summary>
+    private static Dictionary<string, IndexFunc<T>> WithNamespaceIndex(IReadOnlyDictionary<string, IndexFunc<T>>? indexers, ObjectMetadataAccessor<T> accessor)
+    {
+        var all = indexers is null ? new Dictionary<string, IndexFunc<T>>(StringComparer.Ordinal) : new Dictionary<string, IndexFunc<T>>(indexers, StringComparer.Ordinal);
+        all.TryAdd(Indexes.Namespace, Indexes.ByNamespace(accessor));
+        return all;
     }
 
     private static TimeSpan DetermineResyncPeriod(TimeSpan desired, TimeSpan check) =>

@@ -11,7 +11,7 @@ public static class ReadmeExample
     {
         var owner = new NamespacedName("default", "web");
         var ownerUid = "uid-of-web";
-        // README-BEGIN
+        // README-BEGIN cache
         // An indexed pod cache that knows the resource version (RV) it has applied.
         var pods = Store.Create(new StoreOptions<V1Pod>
         {
@@ -36,7 +36,7 @@ public static class ReadmeExample
             Console.WriteLine($"skip sync: {stale.Message}"); // requeue rate-limited; do no reads or writes
         }
 
-        // README-END
+        // README-END cache
         return consistency.EnsureReady(owner);
     }
 }

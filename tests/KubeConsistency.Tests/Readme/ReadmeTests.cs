@@ -15,21 +15,44 @@ public sealed class ReadmeTests
 
     private static string Normalize(IEnumerable<string> lines) => string.Join("\n", lines.Select(l => l.Trim()).Where(l => l.Length > 0));
 
-    [Fact]
-    public void ReadmeUsageExample_IsTheCompiledExample()
+    /// <summary>Each README block after <c>&lt;!-- example: name --&gt;</c> equals the region <c>README-BEGIN name</c> … <c>README-END name</c> of its source file.</summary>
+    [Theory]
+    [InlineData("cache", "ReadmeExample.cs")]
+    [InlineData("informer", "ReadmeInformerExample.cs")]
+    public void ReadmeExamples_AreTheCompiledExamples(string name, string file)
     {
         var root = RepositoryRoot();
-        var source = File.ReadAllLines(Path.Combine(root, "tests", "KubeConsistency.Tests", "Readme", "ReadmeExample.cs"));
-        var begin = Array.FindIndex(source, l => l.Contains("README-BEGIN", StringComparison.Ordinal));
-        var end = Array.FindIndex(source, l => l.Contains("README-END", StringComparison.Ordinal));
+        var source = File.ReadAllLines(Path.Combine(root, "tests", "KubeConsistency.Tests", "Readme", file));
+        var begin = Array.FindIndex(source, l => l.Trim() == "// README-BEGIN " + name);
+        var end = Array.FindIndex(source, l => l.Trim() == "// README-END " + name);
+        Assert.True(begin >= 0 && end > begin, $"{file} lacks the README-BEGIN/END {name} markers");
         var example = Normalize(source[(begin + 1)..end]);
 
         var readme = File.ReadAllText(Path.Combine(root, "README.md"));
-        var start = readme.IndexOf("<!-- usage-example -->", StringComparison.Ordinal);
-        Assert.True(start >= 0, "README.md lacks the <!-- usage-example --> marker");
+        var start = readme.IndexOf($"<!-- example: {name} -->", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"README.md lacks the <!-- example: {name} --> marker");
         var block = readme[start..].Split("```")[1];
-        var blockLines = block.Split('\n').Skip(1).Where(l => !l.TrimStart().StartsWith("using ", StringComparison.Ordinal));
+        var blockLines = block.Split('\n').Skip(1).Where(l => !System.Text.RegularExpressions.Regex.IsMatch(l.Trim(), @"^using [A-Za-z0-9_.]+( = [A-Za-z0-9_.]+)?;$"));
         Assert.Equal(example, Normalize(blockLines));
+    }
+
+    [Fact]
+    public async Task ReadmeInformerExample_Runs_AgainstTheEmbeddedServer_ThroughAKubeconfig()
+    {
+        await using var server = await KubeConsistency.Testing.EmbeddedApiServer.StartAsync();
+        var kubeconfig = Path.Combine(Path.GetTempPath(), "kc-readme-" + Guid.NewGuid().ToString("N") + ".yaml");
+        server.WriteKubeconfig(kubeconfig, "default");
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            var (informer, created) = await ReadmeInformerExample.RunAsync(kubeconfig, stop.Token);
+            Assert.True(informer.Indexer.TryGetByKey("default/" + created.Metadata!.Name, out _));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            File.Delete(kubeconfig);
+        }
     }
 
     [Fact]
