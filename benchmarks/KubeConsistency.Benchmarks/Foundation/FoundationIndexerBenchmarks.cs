@@ -21,7 +21,18 @@ public class FoundationIndexerAddBenchmarks
     private IIndexer<BenchPod> _store = null!;
 
     [GlobalSetup]
-    public void Setup() => _pods = BenchPods.Create(N);
+    public void Setup()
+    {
+        _pods = BenchPods.Create(N);
+        BenchPods.WarmUp(
+            () =>
+            {
+                NewEmptyStore();
+                Add();
+                Verify();
+            },
+            3000);
+    }
 
     [IterationSetup]
     public void NewEmptyStore() => _store = BenchPods.NewIndexer();
