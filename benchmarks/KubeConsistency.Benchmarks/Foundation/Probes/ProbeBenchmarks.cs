@@ -87,7 +87,7 @@ public class ProbeDictionaryBenchmarks
     private int Next()
     {
         var i = _next;
-        _next = ++i == N ? 0 : i;
+        _next = i + 1 == N ? 0 : i + 1;
         return i;
     }
 
@@ -111,7 +111,7 @@ public class ProbeDictionaryBenchmarks
         }
     }
 
-    [Benchmark(Description = "CD AddOrUpdate-free: TryGetValue + TryUpdate(old)")]
+    [Benchmark(Description = "CD TryGetValue + TryUpdate(old)")]
     public void CdTryUpdate()
     {
         var i = Next();
