@@ -55,6 +55,8 @@ public abstract class ConsistencyStoreFixture
 /// BenchmarkDotNet pilot/unroll machinery applies.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 [BenchmarkCategory("Foundation", "ConsistencyStore")]
 public class FoundationConsistencyStoreBenchmarks : ConsistencyStoreFixture
 {
@@ -168,6 +170,8 @@ public class FoundationConsistencyStoreBenchmarks : ConsistencyStoreFixture
 /// fit in L2. Each iteration is only ~0.2-0.5 ms, hence the raised iteration count.
 /// </remarks>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 [BenchmarkCategory("Foundation", "ConsistencyStore")]
 [InvocationCount(1)]
 [MinIterationCount(40)]

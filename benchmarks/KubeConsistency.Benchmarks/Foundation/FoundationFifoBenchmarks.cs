@@ -67,6 +67,8 @@ public abstract class FifoFixture
 /// 100,000 keys, and the list alternates between two pre-built versions (new objects, new RVs).
 /// </remarks>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 [BenchmarkCategory("Foundation", "Fifo")]
 public class FoundationFifoRelistBenchmarks : FifoFixture
 {
@@ -171,6 +173,8 @@ public class FoundationFifoRelistBenchmarks : FifoFixture
 /// <c>DeltaProcessor.Process</c> (store lookup, store Update, handler OnUpdate), against a store holding 100,000 pods.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 [BenchmarkCategory("Foundation", "Fifo")]
 public class FoundationFifoWatchEventBenchmarks : FifoFixture
 {

@@ -12,6 +12,8 @@ namespace KubeConsistency.Benchmarks.Foundation;
 /// are part of the measurement, as in upstream's "N adds into an empty store".
 /// </remarks>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 [BenchmarkCategory("Foundation", "Indexer")]
 public class FoundationIndexerAddBenchmarks
 {
@@ -63,6 +65,8 @@ public class FoundationIndexerAddBenchmarks
 /// Rows 6 and 7: <c>Update</c> of an existing key and <c>TryGetByKey</c>, both against an indexer holding 100,000 pods.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 [BenchmarkCategory("Foundation", "Indexer")]
 public class FoundationIndexerBenchmarks
 {
@@ -150,6 +154,8 @@ public class FoundationIndexerBenchmarks
 /// Row 8: <c>Replace</c> of the whole content (10,000 and 100,000 pods) on a store that already holds the same keys.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 [BenchmarkCategory("Foundation", "Indexer")]
 public class FoundationIndexerReplaceBenchmarks
 {
