@@ -14,9 +14,9 @@ public sealed class LabelSelectorTests
     {
         var selector = LabelSelector.Parse("tier notin (db,cache),app=web,!legacy,track,env in (prod,staging),x!=y,n>2,m<10,k==v");
 
-        Assert.Equal("!legacy,app=web,env in (prod,staging),k==v,m<10,n>2,tier notin (cache,db),track,x!=y", selector.ToString());
+        Assert.Equal("app=web,env in (prod,staging),k==v,!legacy,m<10,n>2,tier notin (cache,db),track,x!=y", selector.ToString());
         Assert.Equal(
-            [LabelSelectorOperator.DoesNotExist, LabelSelectorOperator.Equals, LabelSelectorOperator.In, LabelSelectorOperator.DoubleEquals, LabelSelectorOperator.LessThan,
+            [LabelSelectorOperator.Equals, LabelSelectorOperator.In, LabelSelectorOperator.DoubleEquals, LabelSelectorOperator.DoesNotExist, LabelSelectorOperator.LessThan,
              LabelSelectorOperator.GreaterThan, LabelSelectorOperator.NotIn, LabelSelectorOperator.Exists, LabelSelectorOperator.NotEquals],
             selector.Requirements.Select(r => r.Operator));
         Assert.Equal(selector.ToString(), LabelSelector.Parse(selector.ToString()).ToString());

@@ -72,7 +72,8 @@ public sealed class PrometheusExporterTests
     [Fact]
     public void Workqueue_bucket_bounds_render_as_upstream_le_labels()
     {
-        // ExponentialBuckets(10e-9, 10, 10) computed in floating point, as component-base does.
+        // ExponentialBuckets(10e-9, 10, 10) computed in floating point, as component-base does; real kube-controller-manager
+        // scrapes show exactly these le labels, float artefacts included.
         var bounds = new List<string>();
         var b = 10e-9;
         for (var i = 0; i < 10; i++, b *= 10)
@@ -80,7 +81,7 @@ public sealed class PrometheusExporterTests
             bounds.Add(PrometheusNaming.FormatValue(b));
         }
 
-        Assert.Equal(["1e-08", "1e-07", "1e-06", "1e-05", "0.0001", "0.001", "0.01", "0.1", "1", "10"], bounds);
+        Assert.Equal(["1e-08", "1e-07", "1e-06", "9.999999999999999e-06", "9.999999999999999e-05", "0.001", "0.01", "0.1", "1", "10"], bounds);
     }
 
     [Fact]
@@ -193,5 +194,7 @@ public sealed class PrometheusExporterTests
         Assert.Contains("informer_store_resource_version{group=\"\",name=\"kcm\",resource=\"pods\",version=\"v1\"} 42\n", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE workqueue_queue_duration_seconds histogram\n", text, StringComparison.Ordinal);
         Assert.Contains("workqueue_queue_duration_seconds_bucket{name=\"job\",le=\"1e-08\"} ", text, StringComparison.Ordinal);
+        Assert.Contains("workqueue_queue_duration_seconds_bucket{name=\"job\",le=\"9.999999999999999e-06\"} ", text, StringComparison.Ordinal);
+        Assert.Contains("workqueue_queue_duration_seconds_count{name=\"job\"} 1\n", text, StringComparison.Ordinal);
     }
 }
