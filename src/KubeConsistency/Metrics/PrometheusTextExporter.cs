@@ -273,9 +273,15 @@ public sealed class PrometheusTextExporter : IDisposable
         foreach (var family in _instruments.Values.GroupBy(static s => s.Name, StringComparer.Ordinal).OrderBy(static g => g.Key, StringComparer.Ordinal))
         {
             var first = family.First();
-            var series = family.Where(s => s.Type == first.Type)
+
+            // Series with equal labels from different instruments of one family (the same instrument on two meters, e.g.
+            // the static meter and a factory's) are added up: a scrape must not repeat a series.
+            var series = family.Where(s => s.Type == first.Type && SameBuckets(s, first))
                 .SelectMany(static s => s.Series.Values)
-                .OrderBy(static s => s.Labels, StringComparer.Ordinal)
+                .Select(static s => s.Snapshot())
+                .GroupBy(static s => s.Labels, StringComparer.Ordinal)
+                .OrderBy(static g => g.Key, StringComparer.Ordinal)
+                .Select(static g => g.Aggregate(static (a, b) => a.Merge(b)))
                 .ToList();
             if (series.Count == 0)
             {
@@ -292,12 +298,15 @@ public sealed class PrometheusTextExporter : IDisposable
             sb.Append("# TYPE ").Append(first.Name).Append(' ').Append(first.Type).Append('\n');
             foreach (var s in series)
             {
-                s.AppendTo(sb, first.Name);
+                s.AppendTo(sb, first.Name, first.Bounds);
             }
         }
 
         return sb.ToString();
     }
+
+    private static bool SameBuckets(InstrumentState a, InstrumentState b) =>
+        a.Bounds is null ? b.Bounds is null : b.Bounds is not null && a.Bounds.AsSpan().SequenceEqual(b.Bounds);
 
     /// <summary>The series of one instrument.</summary>
     private sealed class InstrumentState(Instrument instrument, string name, string type, Aggregation aggregation, double[]? bounds)
@@ -308,6 +317,8 @@ public sealed class PrometheusTextExporter : IDisposable
 
         public string Type { get; } = type;
 
+        public double[]? Bounds { get; } = bounds;
+
         public ConcurrentDictionary<string, Series> Series { get; } = new(StringComparer.Ordinal);
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
@@ -315,7 +326,7 @@ public sealed class PrometheusTextExporter : IDisposable
             var labels = LabelString(tags);
             if (!Series.TryGetValue(labels, out var series))
             {
-                series = Series.GetOrAdd(labels, static (l, state) => new Series(l, state.aggregation, state.bounds), (aggregation, bounds));
+                series = Series.GetOrAdd(labels, static (l, state) => new Series(l, state.aggregation, state.Bounds), (aggregation, Bounds));
             }
 
             series.Record(value);
@@ -355,27 +366,51 @@ public sealed class PrometheusTextExporter : IDisposable
             }
         }
 
-        public void AppendTo(StringBuilder sb, string name)
+        public SeriesSnapshot Snapshot()
         {
             lock (_lock)
             {
-                if (aggregation != Aggregation.Histogram)
-                {
-                    AppendSample(sb, name, string.Empty, Labels, null, PrometheusNaming.FormatValue(_value));
-                    return;
-                }
-
-                long cumulative = 0;
-                for (var i = 0; i < _buckets!.Length; i++)
-                {
-                    cumulative += _buckets[i];
-                    var le = i < bounds!.Length ? PrometheusNaming.FormatValue(bounds[i]) : "+Inf";
-                    AppendSample(sb, name, "_bucket", Labels, "le=\"" + le + "\"", cumulative.ToString(CultureInfo.InvariantCulture));
-                }
-
-                AppendSample(sb, name, "_sum", Labels, null, PrometheusNaming.FormatValue(_value));
-                AppendSample(sb, name, "_count", Labels, null, _count.ToString(CultureInfo.InvariantCulture));
+                return new SeriesSnapshot(Labels, aggregation == Aggregation.Histogram, _value, _buckets is null ? null : [.. _buckets], _count);
             }
+        }
+    }
+
+    /// <summary>A consistent copy of one series, for rendering.</summary>
+    private readonly record struct SeriesSnapshot(string Labels, bool IsHistogram, double Value, long[]? Buckets, long Count)
+    {
+        public SeriesSnapshot Merge(SeriesSnapshot other)
+        {
+            long[]? buckets = null;
+            if (Buckets is not null && other.Buckets is not null)
+            {
+                buckets = new long[Buckets.Length];
+                for (var i = 0; i < buckets.Length; i++)
+                {
+                    buckets[i] = Buckets[i] + other.Buckets[i];
+                }
+            }
+
+            return this with { Value = Value + other.Value, Buckets = buckets ?? Buckets, Count = Count + other.Count };
+        }
+
+        public void AppendTo(StringBuilder sb, string name, double[]? bounds)
+        {
+            if (!IsHistogram || Buckets is null || bounds is null)
+            {
+                AppendSample(sb, name, string.Empty, Labels, null, PrometheusNaming.FormatValue(Value));
+                return;
+            }
+
+            long cumulative = 0;
+            for (var i = 0; i < Buckets.Length; i++)
+            {
+                cumulative += Buckets[i];
+                var le = i < bounds.Length ? PrometheusNaming.FormatValue(bounds[i]) : "+Inf";
+                AppendSample(sb, name, "_bucket", Labels, "le=\"" + le + "\"", cumulative.ToString(CultureInfo.InvariantCulture));
+            }
+
+            AppendSample(sb, name, "_sum", Labels, null, PrometheusNaming.FormatValue(Value));
+            AppendSample(sb, name, "_count", Labels, null, Count.ToString(CultureInfo.InvariantCulture));
         }
     }
 }

@@ -163,6 +163,10 @@ public sealed class PrometheusExporterTests
         using var writer = new StringWriter();
         exporter.Write(writer);
         Assert.Equal(text, writer.ToString());
+
+        // The same instrument on two meters of one name makes one family with its series added up, never a repeated series.
+        meters.Create(new MeterOptions(KubeConsistencyMeter.Name) { Version = "2" }).CreateCounter<long>("ours").Add(5);
+        Assert.Contains("# TYPE ours_total counter\nours_total 6\n", exporter.Collect(), StringComparison.Ordinal);
     }
 
     [Fact]
