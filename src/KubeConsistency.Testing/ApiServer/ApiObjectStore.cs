@@ -68,11 +68,11 @@ public sealed class ApiObjectStore
     public ApiObjectList List(ApiResourceDefinition resource, string? @namespace = null, string? labelSelector = null, string? fieldSelector = null)
     {
         var state = _store.Require(resource);
-        LabelSelector labels;
+        ApiServer.LabelSelector labels;
         FieldSelector fields;
         try
         {
-            labels = LabelSelector.Parse(labelSelector);
+            labels = ApiServer.LabelSelector.Parse(labelSelector);
             fields = FieldSelector.Parse(fieldSelector, resource);
         }
         catch (FormatException e)
