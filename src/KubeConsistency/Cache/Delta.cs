@@ -46,6 +46,21 @@ public readonly struct Delta<T>
         Object = obj ?? throw new ArgumentNullException(nameof(obj));
     }
 
+    internal Delta(DeltaType type, object obj, string key, KeyFunc<T> keyFunction)
+        : this(type, obj)
+    {
+        _key = key;
+        _keyFunction = keyFunction;
+    }
+
+    // The object's key as the FIFO computed it, and the function that computed it: a store with the same key
+    // function can reuse it instead of computing the key again (one key per watch event, not three).
+    private readonly string? _key;
+    private readonly KeyFunc<T>? _keyFunction;
+
+    /// <summary>The cached key when it was computed by <paramref name="keyFunction"/>, else <see langword="null"/>.</summary>
+    internal string? KeyFor(KeyFunc<T> keyFunction) => ReferenceEquals(keyFunction, _keyFunction) ? _key : null;
+
     /// <summary>The delta type.</summary>
     public DeltaType Type { get; }
 

@@ -55,7 +55,21 @@ public static class DeltaProcessor
                 case DeltaType.Updated:
                 {
                     var obj = d.Object as T ?? throw Mismatch(d, typeof(T).Name);
-                    if (TryGetExisting(store, obj, out var old))
+                    if (d.KeyFor(store.KeyFunction) is { } key && store is IKeyedStore<T> keyed)
+                    {
+                        // The FIFO already computed this key with the store's own key function.
+                        var existed = store.TryGetByKey(key, out var previous);
+                        keyed.Upsert(key, obj);
+                        if (existed)
+                        {
+                            handler.OnUpdate(previous!, obj);
+                        }
+                        else
+                        {
+                            handler.OnAdd(obj, isInInitialList);
+                        }
+                    }
+                    else if (TryGetExisting(store, obj, out var old))
                     {
                         store.Update(obj);
                         handler.OnUpdate(old, obj);
@@ -114,7 +128,9 @@ public static class DeltaProcessor
                 {
                     // Add vs update is decided by a lookup before the transaction (§3.2).
                     var obj = d.Object as T ?? throw Mismatch(d, typeof(T).Name);
-                    txns[i] = TryGetExisting(store, obj, out var old) ? StoreTransaction<T>.Update(obj) : StoreTransaction<T>.Add(obj);
+                    var key = d.KeyFor(store.KeyFunction);
+                    var existed = key is not null ? store.TryGetByKey(key, out var old) : TryGetExisting(store, obj, out old);
+                    txns[i] = (existed ? StoreTransaction<T>.Update(obj) : StoreTransaction<T>.Add(obj)).WithKey(key);
                     olds[i] = old;
                     break;
                 }
@@ -123,7 +139,7 @@ public static class DeltaProcessor
                     txns[i] = d.Object switch
                     {
                         DeletedFinalStateUnknown<T> tombstone => StoreTransaction<T>.Delete(tombstone),
-                        T obj => StoreTransaction<T>.Delete(obj),
+                        T obj => StoreTransaction<T>.Delete(obj).WithKey(d.KeyFor(store.KeyFunction)),
                         _ => throw Mismatch(d, typeof(T).Name),
                     };
                     break;
@@ -159,29 +175,48 @@ public static class DeltaProcessor
     {
         var objects = info.Objects;
         var keyFunc = store.KeyFunction;
+        var keys = new string[objects.Count];
         var newKeys = new HashSet<string>(objects.Count, StringComparer.Ordinal);
         var olds = new T?[objects.Count];
+        var storedCount = store.Count;
+        var distinctStoredHits = 0;
         for (var i = 0; i < objects.Count; i++)
         {
-            var key = keyFunc(objects[i]);
-            newKeys.Add(key);
+            var key = keys[i] = keyFunc(objects[i]);
 
             // Compared against the pre-replace store, so duplicates in the list each get their own callback (§3.3).
-            olds[i] = store.TryGetByKey(key, out var old) ? old : null;
-        }
-
-        List<DeletedFinalStateUnknown<T>>? deletions = null;
-        foreach (var key in store.ListKeys())
-        {
-            if (!newKeys.Contains(key))
+            var stored = store.TryGetByKey(key, out var old);
+            olds[i] = stored ? old : null;
+            if (newKeys.Add(key) && stored)
             {
-                // Always a tombstone, even though the store had a definite last state (§3.3 notes).
-                (deletions ??= []).Add(new DeletedFinalStateUnknown<T>(key, store.TryGetByKey(key, out var last) ? last : null));
+                distinctStoredHits++;
             }
         }
 
-        // The store reflects the whole relist before any handler of it runs.
-        store.Replace(objects, info.ResourceVersion);
+        // When every stored key is in the new list nothing was deleted and the scan can be skipped; only this
+        // consumer writes the store, so its count cannot change meanwhile.
+        List<DeletedFinalStateUnknown<T>>? deletions = null;
+        if (distinctStoredHits != storedCount)
+        {
+            foreach (var key in store.ListKeys())
+            {
+                if (!newKeys.Contains(key))
+                {
+                    // Always a tombstone, even though the store had a definite last state (§3.3 notes).
+                    (deletions ??= []).Add(new DeletedFinalStateUnknown<T>(key, store.TryGetByKey(key, out var last) ? last : null));
+                }
+            }
+        }
+
+        // The store reflects the whole relist before any handler of it runs (one atomic swap).
+        if (store is IKeyedStore<T> keyed)
+        {
+            keyed.Replace(objects, keys, info.ResourceVersion);
+        }
+        else
+        {
+            store.Replace(objects, info.ResourceVersion);
+        }
 
         if (deletions is not null)
         {
@@ -244,6 +279,9 @@ public static class DeltaProcessor
             case DeletedFinalStateUnknown<T> tombstone:
                 // A tombstone has no metadata: the store RV does not move (§4.2).
                 store.DeleteWithObject(tombstone.Key, null);
+                break;
+            case T obj when d.KeyFor(store.KeyFunction) is { } key:
+                store.DeleteWithObject(key, obj);
                 break;
             case T obj:
                 store.Delete(obj);

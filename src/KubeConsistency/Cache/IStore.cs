@@ -161,12 +161,19 @@ public enum StoreTransactionType
 public readonly struct StoreTransaction<T>
     where T : class
 {
-    private StoreTransaction(StoreTransactionType type, T? obj, DeletedFinalStateUnknown<T>? tombstone)
+    private StoreTransaction(StoreTransactionType type, T? obj, DeletedFinalStateUnknown<T>? tombstone, string? key = null)
     {
         Type = type;
         Object = obj;
         Tombstone = tombstone;
+        Key = key;
     }
+
+    /// <summary>A key already computed with the target store's key function, or <see langword="null"/>.</summary>
+    internal string? Key { get; }
+
+    /// <summary>The same transaction carrying a precomputed key (only for the store whose key function computed it).</summary>
+    internal StoreTransaction<T> WithKey(string? key) => new(Type, Object, Tombstone, key);
 
     /// <summary>The operation.</summary>
     public StoreTransactionType Type { get; }

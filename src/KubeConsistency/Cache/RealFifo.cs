@@ -377,7 +377,7 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
             string key;
             try
             {
-                key = KeyOf(delta.Object);
+                key = delta.KeyFor(_keyFunc) ?? KeyOf(delta.Object);
             }
             catch (KeyException)
             {
@@ -469,9 +469,15 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
             CheckSyncedLocked();
 
             // The key must be computable before anything is queued; the transformer runs once per object.
-            KeyOf(obj);
-            var transformed = _transformer is null ? obj : _transformer(obj);
-            _items.Add(new Delta<T>(type, transformed));
+            var key = KeyOf(obj);
+            var transformed = obj;
+            if (_transformer is not null)
+            {
+                transformed = _transformer(obj);
+                key = KeyOf(transformed);
+            }
+
+            _items.Add(new Delta<T>(type, transformed, key, _keyFunc));
             AfterEnqueueLocked();
         }
     }

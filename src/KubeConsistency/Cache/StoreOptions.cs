@@ -52,6 +52,28 @@ public static class Indexes
     public static IndexFunc<T> ByNamespace<T>(ObjectMetadataAccessor<T>? accessor = null)
     {
         accessor ??= ObjectMetadataAccessor<T>.Default;
-        return obj => accessor.HasMetadata(obj) ? [accessor.GetNamespace(obj) ?? string.Empty] : [];
+        return SingleValue<T>(obj => accessor.HasMetadata(obj) ? accessor.GetNamespace(obj) ?? string.Empty : null);
     }
+
+    /// <summary>
+    /// An index with at most one value per object (<see langword="null"/> = not indexed). Stores built by this
+    /// library recognise it and index without allocating; elsewhere it behaves like any <see cref="IndexFunc{T}"/>.
+    /// </summary>
+    /// <typeparam name="T">The object type.</typeparam>
+    /// <param name="value">Computes the object's single index value.</param>
+    public static IndexFunc<T> SingleValue<T>(Func<T, string?> value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return new SingleValueIndex<T>(value).Values;
+    }
+}
+
+/// <summary>The target of an <see cref="IndexFunc{T}"/> made by <see cref="Indexes.SingleValue{T}"/>.</summary>
+internal sealed class SingleValueIndex<T>(Func<T, string?> value)
+{
+    public Func<T, string?> Value { get; } = value;
+
+    public IReadOnlyList<string> Values(T obj) => Value(obj) is { } v ? [v] : [];
+
+    public static Func<T, string?>? Of(IndexFunc<T> func) => (func.Target as SingleValueIndex<T>)?.Value;
 }

@@ -4,6 +4,15 @@ using KubeConsistency.Metrics;
 
 namespace KubeConsistency.Cache;
 
+/// <summary>Store operations that take keys the caller already computed with the store's own key function.</summary>
+internal interface IKeyedStore<T>
+    where T : class
+{
+    void Upsert(string key, T obj);
+
+    void Replace(IReadOnlyList<T> items, string[] keys, string resourceVersion);
+}
+
 /// <summary>
 /// The thread-safe indexed store (Go: <c>threadSafeMap</c> + <c>cache</c>), with the v1.36 resource-version
 /// tracking of upstream-semantics.md §4.
@@ -11,10 +20,10 @@ namespace KubeConsistency.Cache;
 /// <remarks>
 /// Writers serialise on one lock that guards the items, the indexes and the RV together (§12). Readers of
 /// single items and of the RV take no lock: items live in a <see cref="ConcurrentDictionary{TKey, TValue}"/>
-/// that is swapped whole by <see cref="Replace"/>, and the RV is published after the items it describes,
-/// so a reader that sees an RV also sees every item applied up to it.
+/// that is swapped whole by <see cref="Replace(IEnumerable{T}, string)"/>, and the RV is published after the
+/// items it describes, so a reader that sees an RV also sees every item applied up to it.
 /// </remarks>
-internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
+internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     where T : class
 {
     private static readonly int s_concurrency = Math.Max(2, Environment.ProcessorCount);
@@ -28,24 +37,20 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
     private volatile int _count;
     private volatile string _resourceVersion = string.Empty;
 
-    // Copy-on-write: readers take the reference without the lock; writers replace it under the lock.
-    private volatile Dictionary<string, IndexFunc<T>> _indexers;
-    private Dictionary<string, Dictionary<string, HashSet<string>>> _indices = new(StringComparer.Ordinal);
+    // Copy-on-write array of indexes; the index contents are mutated only under the lock.
+    private volatile IndexEntry[] _entries;
 
-    // Index values computed before a mutation; only touched under the lock.
-    private IReadOnlyList<string>[] _scratch = new IReadOnlyList<string>[4];
+    // Index values computed before a mutation (so a throwing index function changes nothing); lock-protected.
+    private string?[] _singleScratch = new string?[4];
+    private IReadOnlyList<string>?[] _multiScratch = new IReadOnlyList<string>?[4];
 
     public ThreadSafeIndexer(StoreOptions<T> options)
     {
         _accessor = options.MetadataAccessor ?? ObjectMetadataAccessor<T>.Default;
-        KeyFunction = options.KeyFunction ?? ObjectKeys.MetaNamespaceKeyFunc(_accessor);
+        KeyFunction = options.KeyFunction ?? ObjectKeys.MetaNamespaceKeyFunc(options.MetadataAccessor);
         _trackResourceVersion = options.TrackResourceVersion;
         _metrics = options.Metrics;
-        _indexers = options.Indexers is null ? new(StringComparer.Ordinal) : new(options.Indexers, StringComparer.Ordinal);
-        foreach (var name in _indexers.Keys)
-        {
-            _indices[name] = new(StringComparer.Ordinal);
-        }
+        _entries = options.Indexers is null ? [] : [.. options.Indexers.Select(kv => new IndexEntry(kv.Key, kv.Value))];
     }
 
     public KeyFunc<T> KeyFunction { get; }
@@ -54,7 +59,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
 
     public string LastStoreSyncResourceVersion => _trackResourceVersion ? _resourceVersion : string.Empty;
 
-    public IReadOnlyDictionary<string, IndexFunc<T>> Indexers => _indexers;
+    public IReadOnlyDictionary<string, IndexFunc<T>> Indexers => _entries.ToDictionary(e => e.Name, e => e.Func, StringComparer.Ordinal);
 
     public void Add(T obj) => Upsert(obj);
 
@@ -122,30 +127,41 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
     public void Replace(IEnumerable<T> items, string resourceVersion)
     {
         ArgumentNullException.ThrowIfNull(items);
-        ArgumentNullException.ThrowIfNull(resourceVersion);
-
-        // Build the new content outside the lock; a key or index failure leaves the store untouched.
-        var list = items as IReadOnlyCollection<T> ?? items.ToList();
-        var indexers = _indexers;
-        var next = new ConcurrentDictionary<string, T>(s_concurrency, Math.Max(64, list.Count), StringComparer.Ordinal);
-        foreach (var item in list)
+        var list = items as IReadOnlyList<T> ?? items.ToList();
+        var keys = new string[list.Count];
+        for (var i = 0; i < keys.Length; i++)
         {
-            ArgumentNullException.ThrowIfNull(item, nameof(items));
-            next[KeyFunction(item)] = item;
+            keys[i] = KeyFunction(list[i] ?? throw new ArgumentException("an item is null", nameof(items)));
         }
 
-        var indices = BuildIndices(indexers, next);
+        Replace(list, keys, resourceVersion);
+    }
+
+    /// <summary>Replace with keys the caller computed with <see cref="KeyFunction"/>: a relist computes each key once.</summary>
+    public void Replace(IReadOnlyList<T> items, string[] keys, string resourceVersion)
+    {
+        ArgumentNullException.ThrowIfNull(resourceVersion);
+
+        // Build the new content outside the lock; an index failure leaves the store untouched.
+        var next = new ConcurrentDictionary<string, T>(s_concurrency, Math.Max(64, items.Count), StringComparer.Ordinal);
+        for (var i = 0; i < keys.Length; i++)
+        {
+            next[keys[i]] = items[i];
+        }
+
+        var entries = _entries;
+        var rebuilt = BuildIndices(entries, items, keys, next);
         lock (_lock)
         {
-            if (!ReferenceEquals(indexers, _indexers))
+            if (!ReferenceEquals(entries, _entries))
             {
                 // AddIndexers/RemoveIndexer ran meanwhile: rebuild against the current set.
-                indices = BuildIndices(_indexers, next);
+                rebuilt = BuildIndices(_entries, items, keys, next);
             }
 
             _items = next;
             _count = next.Count;
-            _indices = indices;
+            _entries = rebuilt;
             SetResourceVersionLocked(resourceVersion);
         }
     }
@@ -182,10 +198,10 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
                     {
                         case StoreTransactionType.Add:
                         case StoreTransactionType.Update:
-                            UpsertLocked(KeyFunction(txn.Object!), txn.Object!);
+                            UpsertLocked(txn.Key ?? KeyFunction(txn.Object!), txn.Object!);
                             break;
                         case StoreTransactionType.Delete:
-                            RemoveLocked(txn.Tombstone?.Key ?? KeyFunction(txn.Object!));
+                            RemoveLocked(txn.Tombstone?.Key ?? txn.Key ?? KeyFunction(txn.Object!));
                             break;
                         default:
                             throw new ArgumentException($"unknown transaction type {txn.Type}", nameof(transactions));
@@ -213,33 +229,26 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
         ArgumentNullException.ThrowIfNull(indexers);
         lock (_lock)
         {
-            var conflicts = indexers.Keys.Where(_indexers.ContainsKey).ToList();
+            var conflicts = indexers.Keys.Where(n => _entries.Any(e => e.Name == n)).ToList();
             if (conflicts.Count > 0)
             {
                 throw new ArgumentException($"indexer conflict: {string.Join(", ", conflicts)}", nameof(indexers));
             }
 
             // Index existing items first so a throwing index function leaves everything unchanged.
-            var added = new Dictionary<string, Dictionary<string, HashSet<string>>>(StringComparer.Ordinal);
+            var added = new List<IndexEntry>();
             foreach (var (name, func) in indexers)
             {
-                var index = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+                var entry = new IndexEntry(name, func);
                 foreach (var (key, item) in _items)
                 {
-                    AddToIndex(index, func(item), key);
+                    entry.Add(item, key);
                 }
 
-                added[name] = index;
+                added.Add(entry);
             }
 
-            var next = new Dictionary<string, IndexFunc<T>>(_indexers, StringComparer.Ordinal);
-            foreach (var (name, func) in indexers)
-            {
-                next[name] = func;
-                _indices[name] = added[name];
-            }
-
-            _indexers = next;
+            _entries = [.. _entries, .. added];
         }
     }
 
@@ -248,15 +257,13 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
         ArgumentNullException.ThrowIfNull(indexName);
         lock (_lock)
         {
-            if (!_indexers.ContainsKey(indexName))
+            var remaining = _entries.Where(e => e.Name != indexName).ToArray();
+            if (remaining.Length == _entries.Length)
             {
                 return false;
             }
 
-            var next = new Dictionary<string, IndexFunc<T>>(_indexers, StringComparer.Ordinal);
-            next.Remove(indexName);
-            _indices.Remove(indexName);
-            _indexers = next;
+            _entries = remaining;
             return true;
         }
     }
@@ -266,19 +273,23 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
         ArgumentNullException.ThrowIfNull(obj);
         lock (_lock)
         {
-            var func = IndexFuncLocked(indexName);
-            var index = _indices[indexName];
-            var values = func(obj);
-            if (values.Count == 1)
+            var entry = EntryLocked(indexName);
+            if (entry.Single is { } single)
             {
                 // The common single-value case needs no de-duplication (as upstream).
-                return index.TryGetValue(values[0], out var single) ? ItemsLocked(single) : [];
+                return single(obj) is { } v && entry.Index.TryGetValue(v, out var set) ? ItemsLocked(set) : [];
+            }
+
+            var values = entry.Func(obj);
+            if (values.Count == 1)
+            {
+                return entry.Index.TryGetValue(values[0], out var set) ? ItemsLocked(set) : [];
             }
 
             var keys = new HashSet<string>(StringComparer.Ordinal);
             foreach (var value in values)
             {
-                if (index.TryGetValue(value, out var set))
+                if (entry.Index.TryGetValue(value, out var set))
                 {
                     keys.UnionWith(set);
                 }
@@ -293,8 +304,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
         ArgumentNullException.ThrowIfNull(indexedValue);
         lock (_lock)
         {
-            IndexFuncLocked(indexName);
-            return _indices[indexName].TryGetValue(indexedValue, out var set) ? ItemsLocked(set) : [];
+            return EntryLocked(indexName).Index.TryGetValue(indexedValue, out var set) ? ItemsLocked(set) : [];
         }
     }
 
@@ -303,8 +313,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
         ArgumentNullException.ThrowIfNull(indexedValue);
         lock (_lock)
         {
-            IndexFuncLocked(indexName);
-            return _indices[indexName].TryGetValue(indexedValue, out var set) ? [.. set] : [];
+            return EntryLocked(indexName).Index.TryGetValue(indexedValue, out var set) ? [.. set] : [];
         }
     }
 
@@ -313,7 +322,18 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
         ArgumentNullException.ThrowIfNull(indexName);
         lock (_lock)
         {
-            return _indices.TryGetValue(indexName, out var index) ? [.. index.Keys] : [];
+            return FindLocked(indexName) is { } entry ? [.. entry.Index.Keys] : [];
+        }
+    }
+
+    /// <summary>Upsert with a key the caller computed with <see cref="KeyFunction"/> (a watch event's key is computed once).</summary>
+    public void Upsert(string key, T obj)
+    {
+        var rv = ResourceVersionOf(obj);
+        lock (_lock)
+        {
+            UpsertLocked(key, obj);
+            SetResourceVersionLocked(rv);
         }
     }
 
@@ -326,46 +346,41 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
     private void Upsert(T obj)
     {
         ArgumentNullException.ThrowIfNull(obj);
-        var key = KeyFunction(obj);
-        var rv = ResourceVersionOf(obj);
-        lock (_lock)
-        {
-            UpsertLocked(key, obj);
-            SetResourceVersionLocked(rv);
-        }
+        Upsert(KeyFunction(obj), obj);
     }
 
     private void UpsertLocked(string key, T obj)
     {
-        var indexers = _indexers;
-        if (indexers.Count == 0)
+        var entries = _entries;
+        var existed = _items.TryGetValue(key, out var old);
+        if (entries.Length == 0)
         {
-            if (_items.TryGetValue(key, out _))
+            _items[key] = obj;
+            if (!existed)
             {
-                _items[key] = obj;
-            }
-            else
-            {
-                _items[key] = obj;
                 _count++;
             }
 
             return;
         }
 
-        var existed = _items.TryGetValue(key, out var old);
-
         // Compute every new index value before mutating anything, so a throwing index function changes nothing.
-        if (_scratch.Length < indexers.Count)
+        if (_singleScratch.Length < entries.Length)
         {
-            _scratch = new IReadOnlyList<string>[indexers.Count];
+            _singleScratch = new string?[entries.Length];
+            _multiScratch = new IReadOnlyList<string>?[entries.Length];
         }
 
-        var newValues = _scratch;
-        var n = 0;
-        foreach (var func in indexers.Values)
+        for (var i = 0; i < entries.Length; i++)
         {
-            newValues[n++] = func(obj);
+            if (entries[i].Single is { } single)
+            {
+                _singleScratch[i] = single(obj);
+            }
+            else
+            {
+                _multiScratch[i] = entries[i].Func(obj);
+            }
         }
 
         _items[key] = obj;
@@ -374,29 +389,42 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
             _count++;
         }
 
-        n = 0;
-        foreach (var (name, func) in indexers)
+        for (var i = 0; i < entries.Length; i++)
         {
-            var index = _indices[name];
-            var values = newValues[n++];
+            var entry = entries[i];
+            if (entry.Single is { } single)
+            {
+                var value = _singleScratch[i];
+                var oldValue = existed ? single(old!) : null;
+
+                // Upstream's fast path: a single unchanged value needs no index work.
+                if (!string.Equals(value, oldValue, StringComparison.Ordinal))
+                {
+                    entry.RemoveValue(oldValue, key);
+                    entry.AddValue(value, key);
+                }
+
+                _singleScratch[i] = null;
+                continue;
+            }
+
+            var values = _multiScratch[i]!;
+            _multiScratch[i] = null;
             if (!existed)
             {
-                AddToIndex(index, values, key);
+                entry.AddValues(values, key);
                 continue;
             }
 
-            var oldValues = func(old!);
+            var oldValues = entry.Func(old!);
             if (values.Count == 1 && oldValues.Count == 1 && string.Equals(values[0], oldValues[0], StringComparison.Ordinal))
             {
-                // Upstream's fast path: a single unchanged value needs no index work.
                 continue;
             }
 
-            RemoveFromIndex(index, oldValues, key);
-            AddToIndex(index, values, key);
+            entry.RemoveValues(oldValues, key);
+            entry.AddValues(values, key);
         }
-
-        Array.Clear(newValues, 0, indexers.Count);
     }
 
     private void RemoveLocked(string key)
@@ -407,9 +435,9 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
         }
 
         _count--;
-        foreach (var (name, func) in _indexers)
+        foreach (var entry in _entries)
         {
-            RemoveFromIndex(_indices[name], func(old), key);
+            entry.Remove(old, key);
         }
     }
 
@@ -427,10 +455,23 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
         }
     }
 
-    private IndexFunc<T> IndexFuncLocked(string indexName)
+    private IndexEntry? FindLocked(string indexName)
+    {
+        foreach (var entry in _entries)
+        {
+            if (entry.Name == indexName)
+            {
+                return entry;
+            }
+        }
+
+        return null;
+    }
+
+    private IndexEntry EntryLocked(string indexName)
     {
         ArgumentNullException.ThrowIfNull(indexName);
-        return _indexers.TryGetValue(indexName, out var func) ? func : throw new KeyNotFoundException($"Index with name {indexName} does not exist");
+        return FindLocked(indexName) ?? throw new KeyNotFoundException($"Index with name {indexName} does not exist");
     }
 
     private T[] ItemsLocked(HashSet<string> keys)
@@ -445,50 +486,116 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>
         return result;
     }
 
-    private static Dictionary<string, Dictionary<string, HashSet<string>>> BuildIndices(Dictionary<string, IndexFunc<T>> indexers, ConcurrentDictionary<string, T> items)
+    /// <summary>
+    /// New indexes for a relist. Walks the item and key arrays in list order (cache-friendly), unless the list
+    /// held duplicate keys, in which case only the surviving (last) item of each key may be indexed.
+    /// </summary>
+    private static IndexEntry[] BuildIndices(IndexEntry[] entries, IReadOnlyList<T> items, string[] keys, ConcurrentDictionary<string, T> next)
     {
-        var indices = new Dictionary<string, Dictionary<string, HashSet<string>>>(StringComparer.Ordinal);
-        foreach (var (name, func) in indexers)
+        var result = new IndexEntry[entries.Length];
+        var duplicates = next.Count != keys.Length;
+        for (var e = 0; e < entries.Length; e++)
         {
-            var index = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-            foreach (var (key, item) in items)
+            var entry = new IndexEntry(entries[e].Name, entries[e].Func);
+            if (duplicates)
             {
-                AddToIndex(index, func(item), key);
+                foreach (var (key, item) in next)
+                {
+                    entry.Add(item, key);
+                }
+            }
+            else
+            {
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    entry.Add(items[i], keys[i]);
+                }
             }
 
-            indices[name] = index;
+            result[e] = entry;
         }
 
-        return indices;
+        return result;
     }
 
-    private static void AddToIndex(Dictionary<string, HashSet<string>> index, IReadOnlyList<string> values, string key)
+    /// <summary>One named index: value → keys.</summary>
+    private sealed class IndexEntry(string name, IndexFunc<T> func)
     {
-        for (var i = 0; i < values.Count; i++)
+        public string Name { get; } = name;
+
+        public IndexFunc<T> Func { get; } = func;
+
+        /// <summary>Set for single-value indexes (<see cref="Indexes.SingleValue{T}"/>): no per-call allocation.</summary>
+        public Func<T, string?>? Single { get; } = SingleValueIndex<T>.Of(func);
+
+        public Dictionary<string, HashSet<string>> Index { get; } = new(StringComparer.Ordinal);
+
+        public void Add(T obj, string key)
         {
-            var value = values[i];
-            if (!index.TryGetValue(value, out var set))
+            if (Single is { } single)
+            {
+                AddValue(single(obj), key);
+            }
+            else
+            {
+                AddValues(Func(obj), key);
+            }
+        }
+
+        public void Remove(T obj, string key)
+        {
+            if (Single is { } single)
+            {
+                RemoveValue(single(obj), key);
+            }
+            else
+            {
+                RemoveValues(Func(obj), key);
+            }
+        }
+
+        public void AddValues(IReadOnlyList<string> values, string key)
+        {
+            for (var i = 0; i < values.Count; i++)
+            {
+                AddValue(values[i], key);
+            }
+        }
+
+        public void RemoveValues(IReadOnlyList<string> values, string key)
+        {
+            for (var i = 0; i < values.Count; i++)
+            {
+                RemoveValue(values[i], key);
+            }
+        }
+
+        public void AddValue(string? value, string key)
+        {
+            if (value is null)
+            {
+                return;
+            }
+
+            if (!Index.TryGetValue(value, out var set))
             {
                 set = new HashSet<string>(StringComparer.Ordinal);
-                index[value] = set;
+                Index[value] = set;
             }
 
             set.Add(key);
         }
-    }
 
-    private static void RemoveFromIndex(Dictionary<string, HashSet<string>> index, IReadOnlyList<string> values, string key)
-    {
-        for (var i = 0; i < values.Count; i++)
+        public void RemoveValue(string? value, string key)
         {
-            if (index.TryGetValue(values[i], out var set))
+            if (value is not null && Index.TryGetValue(value, out var set))
             {
                 set.Remove(key);
 
                 // Drop empty sets so high-churn index values do not leak (kubernetes#84959).
                 if (set.Count == 0)
                 {
-                    index.Remove(values[i]);
+                    Index.Remove(value);
                 }
             }
         }

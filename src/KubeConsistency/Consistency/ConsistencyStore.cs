@@ -41,7 +41,7 @@ internal sealed class NoopConsistencyStore : IConsistencyStore
 /// </summary>
 internal sealed class RealConsistencyStore : IConsistencyStore
 {
-    private readonly ConcurrentDictionary<NamespacedName, OwnerRecord> _writes = new();
+    private readonly ConcurrentDictionary<NamespacedName, OwnerRecord> _writes = new(OwnerComparer.Instance);
     private readonly Dictionary<GroupResource, ILastSyncResourceVersionGetter?> _stores;
 
     public RealConsistencyStore(IEnumerable<KeyValuePair<GroupResource, ILastSyncResourceVersionGetter>> stores)
@@ -114,6 +114,19 @@ internal sealed class RealConsistencyStore : IConsistencyStore
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Hashes only the name (randomised string hash) mixed with the namespace length: one string hash per
+    /// lookup instead of two; owners sharing a name across namespaces still compare fully on equality.
+    /// </summary>
+    private sealed class OwnerComparer : IEqualityComparer<NamespacedName>
+    {
+        public static readonly OwnerComparer Instance = new();
+
+        public bool Equals(NamespacedName x, NamespacedName y) => x.Equals(y);
+
+        public int GetHashCode(NamespacedName obj) => obj.Name.GetHashCode(StringComparison.Ordinal) ^ (obj.Namespace.Length * 16777619);
     }
 
     private sealed class OwnerRecord(string ownerUid)

@@ -49,9 +49,11 @@ public static class ObjectKeys
     /// </summary>
     /// <typeparam name="T">The object type.</typeparam>
     /// <param name="accessor">Reads metadata; <see langword="null"/> uses <see cref="ObjectMetadataAccessor{T}.Default"/>.</param>
-    public static KeyFunc<T> MetaNamespaceKeyFunc<T>(ObjectMetadataAccessor<T>? accessor = null)
+    public static KeyFunc<T> MetaNamespaceKeyFunc<T>(ObjectMetadataAccessor<T>? accessor = null) =>
+        accessor is null || ReferenceEquals(accessor, ObjectMetadataAccessor<T>.Default) ? DefaultKeyFunc<T>.Instance : Create(accessor);
+
+    private static KeyFunc<T> Create<T>(ObjectMetadataAccessor<T> accessor)
     {
-        accessor ??= ObjectMetadataAccessor<T>.Default;
         return obj =>
         {
             if (obj is null || !accessor.HasMetadata(obj))
@@ -61,6 +63,13 @@ public static class ObjectKeys
 
             return MetaNamespaceKey(accessor.GetNamespace(obj), accessor.GetName(obj));
         };
+    }
+
+    /// <summary>One shared default key function per type, so a FIFO and a store built with defaults share it
+    /// (and keys computed by one are valid for the other).</summary>
+    private static class DefaultKeyFunc<T>
+    {
+        public static readonly KeyFunc<T> Instance = Create(ObjectMetadataAccessor<T>.Default);
     }
 }
 

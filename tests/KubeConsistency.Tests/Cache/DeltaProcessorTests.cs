@@ -152,3 +152,50 @@ public sealed class DeltaProcessorTests
         Assert.Equal(0, store.Count);
     }
 }
+
+public sealed class KeyComputationTests
+{
+    [Fact]
+    public async Task AWatchEvent_ComputesItsKeyOnce_WhenTheFifoAndTheStoreShareTheKeyFunction()
+    {
+        var calls = 0;
+        KeyFunc<TestPod> counting = p => { Interlocked.Increment(ref calls); return KeyOrPayload(p); };
+        var store = Store.Create(new StoreOptions<TestPod> { KeyFunction = counting, Indexers = new Dictionary<string, IndexFunc<TestPod>> { [Indexes.Namespace] = Indexes.ByNamespace<TestPod>() } });
+        var fifo = RealFifo.Create(new RealFifoOptions<TestPod> { KeyFunction = counting });
+        var handler = new RecordingHandler();
+
+        fifo.Add(Pod("ns", "a", "1"));
+        await fifo.PopAsync((d, i) => DeltaProcessor.Process(store, handler, d, i));
+        Assert.Equal(1, calls);
+
+        fifo.Update(Pod("ns", "a", "2"));
+        fifo.Update(Pod("ns", "b", "3"));
+        await fifo.PopBatchAsync((b, i) => DeltaProcessor.ProcessBatch(store, handler, b, i), (d, i) => DeltaProcessor.Process(store, handler, d, i));
+        Assert.Equal(3, calls);
+        Assert.Equal(["add ns/a@1 initial=False", "update ns/a 1->2", "add ns/b@3 initial=False"], handler.Events);
+        Assert.Equal("3", store.LastStoreSyncResourceVersion);
+
+        // A store with a different key function never trusts the FIFO's key.
+        var other = Store.Create(new StoreOptions<TestPod> { KeyFunction = KeyOrPayload });
+        fifo.Delete(Pod("ns", "a", "4"));
+        await fifo.PopAsync((d, i) => DeltaProcessor.Process(other, handler, d, i));
+        Assert.Equal("4", other.LastStoreSyncResourceVersion);
+    }
+
+    [Fact]
+    public void SingleValueIndexes_BehaveLikeOrdinaryIndexFunctions()
+    {
+        var byName = Indexes.SingleValue<TestPod>(p => p.Metadata?.Name);
+        Assert.Equal(["a"], byName(Pod("ns", "a", "1")));
+        Assert.Empty(byName(NoMeta()));
+        var store = Store.Create(new StoreOptions<TestPod> { KeyFunction = KeyOrPayload, Indexers = new Dictionary<string, IndexFunc<TestPod>> { ["name"] = byName } });
+        store.Add(Pod("ns1", "a", "1"));
+        store.Add(Pod("ns2", "a", "2"));
+        store.Add(NoMeta("loose"));
+        Assert.Equal(["ns1/a", "ns2/a"], store.IndexKeys("name", "a").Order());
+        Assert.Equal(["a"], store.ListIndexFuncValues("name"));
+        store.Update(Pod("ns1", "a", "3"));
+        store.Delete(Pod("ns2", "a", "4"));
+        Assert.Equal(["ns1/a"], store.IndexKeys("name", "a"));
+    }
+}

@@ -357,15 +357,22 @@ public sealed class RealFifoTests
     [Fact]
     public async Task Section2_4_PopBatch_Rule3_AnUnkeyableItemIsTakenAndClosesTheBatch()
     {
-        // Keys are computable when queued; the pop-time computation for "x" then fails.
+        // Keys are computable when queued; the pop-time computation for "x" then fails. (Watch deltas carry the key
+        // computed at enqueue; legacy relist items are keyed at pop time, as upstream.)
         var failX = false;
-        var fifo = RealFifo.Create(new RealFifoOptions<TestPod> { KeyFunction = p => failX && p.Metadata?.Name == "x" ? throw new KeyException(p, "injected") : KeyOrPayload(p) });
-        fifo.Add(Pod("ns", "a", "1"));
-        fifo.Add(Pod("ns", "x", "1"));
-        fifo.Add(Pod("ns", "b", "1"));
+        var known = NewIndexer(keyFunction: KeyOrPayload);
+        var fifo = RealFifo.Create(new RealFifoOptions<TestPod>
+        {
+            AtomicEvents = false,
+            KnownObjects = known,
+            KeyFunction = p => failX && p.Metadata?.Name == "x" ? throw new KeyException(p, "injected") : KeyOrPayload(p),
+        });
+        fifo.Add(Pod("ns", "first", "1")); // populate, so the relist below is not the initial list
+        await fifo.PopAsync((_, _) => { });
+        fifo.Replace([Pod("ns", "a", "1"), Pod("ns", "x", "1"), Pod("ns", "b", "1")], "1");
         failX = true;
         var r = await DrainBatchesAsync(fifo);
-        Assert.Equal(["batch[Added ns/a@1, Added ns/x@1]", "single Added ns/b@1"], r.Units);
+        Assert.Equal(["batch[Replaced ns/a@1, Replaced ns/x@1]", "single Replaced ns/b@1"], r.Units);
     }
 
     [Fact]
