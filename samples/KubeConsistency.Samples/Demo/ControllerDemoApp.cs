@@ -15,7 +15,13 @@ namespace KubeConsistency.Samples.Demo;
 public static class ControllerDemoApp
 {
     /// <summary>Runs the demo on the process console.</summary>
-    public static Task<int> RunAsync(string[] args) => RunAsync(args, AnsiConsole.Console, Console.Out, Console.Error, interactive: null, CancellationToken.None);
+    public static Task<int> RunAsync(string[] args) => RunAsync(
+        args,
+        Console.IsOutputRedirected ? AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No }) : AnsiConsole.Console,
+        Console.Out,
+        Console.Error,
+        interactive: null,
+        CancellationToken.None);
 
     /// <summary>Runs the demo with the given console (tests pass a non-interactive one over a <see cref="StringWriter"/>).</summary>
     /// <param name="args">The command line.</param>
@@ -216,10 +222,10 @@ public static class ControllerDemoApp
     private static async Task<ScenarioSummary> RunPlainAsync(IAnsiConsole console, ControllerScenario scenario, CancellationToken cancellationToken)
     {
         // Not a terminal (CI, a pipe): one line every two seconds instead of a live table.
-        var last = TimeSpan.MinValue;
+        TimeSpan? last = null;
         var progress = new SynchronousProgress<ScenarioProgress>(p =>
         {
-            if (p.Elapsed - last < TimeSpan.FromSeconds(2))
+            if (last is { } previous && p.Elapsed - previous < TimeSpan.FromSeconds(2))
             {
                 return;
             }

@@ -13,7 +13,7 @@ public static class SummaryView
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(summary);
         var inv = CultureInfo.InvariantCulture;
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]Summary[/]").AddColumn("").AddColumn("");
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]Summary[/]").AddColumn("").AddColumn("").HideHeaders();
         table.AddRow("Mode", Markup.Escape(
             (summary.Consistency ? "consistency gate ON" : "consistency gate OFF (no-op store)")
             + (summary.Expectations ? ", expectations ON" : ", expectations off")));
@@ -38,13 +38,16 @@ public static class SummaryView
 
         foreach (var (controller, resource, count) in summary.StaleSyncSkipsByController)
         {
-            table.AddRow("Stale sync skips", Markup.Escape(string.Create(inv, $"{controller}_stale_sync_skips_total{{group=\"{resource[..resource.IndexOf('/', StringComparison.Ordinal)]}\",resource=\"{resource[(resource.IndexOf('/', StringComparison.Ordinal) + 1)..]}\"}} {count}")));
+            var slash = resource.IndexOf('/', StringComparison.Ordinal);
+            table.AddRow(
+                Markup.Escape($"Stale sync skips ({controller})"),
+                Markup.Escape(string.Create(inv, $"{count} {{group=\"{resource[..slash]}\",resource=\"{resource[(slash + 1)..]}\"}}")));
         }
 
         foreach (var rv in summary.ResourceVersions)
         {
             table.AddRow(Markup.Escape($"Store RV / server RV ({rv.Resource})"), Markup.Escape(string.Create(inv,
-                $"{rv.StoreResourceVersion} / {rv.ServerResourceVersion} (newest {rv.Resource} object {rv.NewestObjectResourceVersion}){(rv.CaughtUp ? ", caught up" : ", BEHIND")}")));
+                $"{rv.StoreResourceVersion} / {rv.ServerResourceVersion}, newest object {rv.NewestObjectResourceVersion}{(rv.CaughtUp ? ": caught up" : ": BEHIND")}")));
         }
 
         table.AddRow("Time to converge", summary.Converged
