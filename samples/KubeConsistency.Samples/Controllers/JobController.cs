@@ -39,6 +39,7 @@ public sealed class JobController
     public JobController(SampleControllerOptions<Job> options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        PodIndexes.EnsureControllerUidIndex(options.PodInformer);
         _pods = options.PodInformer.Indexer;
         _jobs = options.OwnerInformer.Indexer;
         _time = options.TimeProvider;
@@ -152,8 +153,8 @@ public sealed class JobController
         }
 
         var uid = job.Metadata!.Uid!;
-        var owned = _pods.ByIndex(Indexes.Namespace, owner.Namespace)
-            .Where(p => p.ControllerRef()?.Uid == uid && selector.Matches(p.Metadata?.Labels))
+        var owned = PodIndexes.PodsByOwner(_pods, owner.Namespace, uid, includeOrphans: false)
+            .Where(p => p.Metadata?.Namespace == owner.Namespace && selector.Matches(p.Metadata?.Labels))
             .ToList();
         var plan = JobLogic.Plan(job, owned, manage: !job.IsDeleting());
 

@@ -43,6 +43,7 @@ public sealed class ReplicaSetController
     public ReplicaSetController(SampleControllerOptions<ReplicaSet> options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        PodIndexes.EnsureControllerUidIndex(options.PodInformer);
         _pods = options.PodInformer.Indexer;
         _replicaSets = options.OwnerInformer.Indexer;
         _rsClient = options.Owners;
@@ -143,7 +144,8 @@ public sealed class ReplicaSetController
             return ReconcileResult.Done;
         }
 
-        var allPods = _pods.ByIndex(Indexes.Namespace, owner.Namespace);
+        // Go (v1.36): the pods this ReplicaSet controls, plus the namespace's orphans it may adopt.
+        var allPods = PodIndexes.PodsByOwner(_pods, owner.Namespace, rs.Metadata!.Uid!, includeOrphans: true);
         var filteredPods = await ClaimPodsAsync(rs, selector, PodLogic.FilterActive(allPods), cancellationToken).ConfigureAwait(false);
 
         Exception? manageError = null;

@@ -35,6 +35,7 @@ public sealed class ControllerScenario : IAsyncDisposable
 
     private const string FieldManager = "kubeconsistency-samples";
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MinCheckInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly ScenarioOptions _options;
     private readonly TimeProvider _time;
@@ -178,6 +179,12 @@ public sealed class ControllerScenario : IAsyncDisposable
             await Task.WhenAny(changed, delay).ConfigureAwait(false);
             await tick.CancelAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
+
+            // Events come in bursts: look at most every MinCheckInterval, so checking never competes with the controllers.
+            if (!delay.IsCompleted && _time.GetElapsedTime(_startedAt) < _options.Timeout)
+            {
+                await Task.Delay(MinCheckInterval, _time, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         var elapsed = _time.GetElapsedTime(_startedAt);
