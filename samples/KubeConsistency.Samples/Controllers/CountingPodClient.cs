@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using KubeConsistency.Client;
+using KubeConsistency.Samples.Models;
+
+namespace KubeConsistency.Samples.Controllers;
+
+/// <summary>
+/// A pods client that counts every successful pod create per controller owner (<c>namespace/name</c> of the pod's
+/// controller reference) and notifies an observer, so the scenario can compare what the controllers created with the
+/// minimum the specs asked for. Everything else passes through.
+/// </summary>
+public sealed class CountingPodClient(IResourceClient<Pod> inner) : IResourceClient<Pod>
+{
+    private readonly ConcurrentDictionary<string, int> _createsByOwner = new(StringComparer.Ordinal);
+    private long _creates;
+
+    /// <summary>Raised after each successful create, with the created pod.</summary>
+    public event Action<Pod>? Created;
+
+    /// <summary>Every pod created through this client.</summary>
+    public long Creates => Interlocked.Read(ref _creates);
+
+    /// <summary>Pods created per owner key (<c>namespace/name</c> of the controller reference).</summary>
+    public IReadOnlyDictionary<string, int> CreatesByOwner => _createsByOwner;
+
+    /// <inheritdoc/>
+    public GroupVersionResource Resource => inner.Resource;
+
+    /// <inheritdoc/>
+    public async ValueTask<Pod> CreateAsync(Pod obj, CancellationToken cancellationToken = default)
+    {
+        var created = await inner.CreateAsync(obj, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _creates);
+        if (created.ControllerRef() is { Name: { } owner })
+        {
+            _createsByOwner.AddOrUpdate(ObjectKeys.MetaNamespaceKey(created.Metadata?.Namespace, owner), 1, static (_, n) => n + 1);
+        }
+
+        Created?.Invoke(created);
+        return created;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<Pod> GetAsync(string? @namespace, string name, CancellationToken cancellationToken = default) => inner.GetAsync(@namespace, name, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<Pod> UpdateAsync(Pod obj, CancellationToken cancellationToken = default) => inner.UpdateAsync(obj, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<Pod> UpdateStatusAsync(Pod obj, CancellationToken cancellationToken = default) => inner.UpdateStatusAsync(obj, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<Pod> PatchAsync(string? @namespace, string name, ReadOnlyMemory<byte> mergePatchJson, bool status = false, CancellationToken cancellationToken = default) =>
+        inner.PatchAsync(@namespace, name, mergePatchJson, status, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<Pod?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default) =>
+        inner.DeleteAsync(@namespace, name, options, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<ListPage<Pod>> ListAsync(ListOptions options, CancellationToken cancellationToken = default) => inner.ListAsync(options, cancellationToken);
+
+    /// <inheritdoc/>
+    public IAsyncEnumerable<WatchEvent<Pod>> WatchAsync(WatchOptions options, CancellationToken cancellationToken = default) => inner.WatchAsync(options, cancellationToken);
+}

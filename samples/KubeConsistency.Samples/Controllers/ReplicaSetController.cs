@@ -1,0 +1,468 @@
+using KubeConsistency.Cache;
+using KubeConsistency.Client;
+using KubeConsistency.Consistency;
+using KubeConsistency.Controllers;
+using KubeConsistency.Informers;
+using KubeConsistency.Samples.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KubeConsistency.Samples.Controllers;
+
+/// <summary>
+/// A ReplicaSet controller modelled on kube-controller-manager's <c>pkg/controller/replicaset/replica_set.go</c> (v1.36):
+/// keeps <c>spec.replicas</c> active pods per ReplicaSet (slow-start creates, ranked deletes), adopts matching orphans
+/// and releases owned pods that no longer match (JSON merge patches of <c>ownerReferences</c>), and writes
+/// <c>status.replicas/fullyLabeledReplicas/readyReplicas/availableReplicas/observedGeneration</c> through the status
+/// subresource. Gated by a <see cref="StalenessGate"/> over <c>pods</c> and <c>replicasets.apps</c>
+/// (subsystem <c>replicaset_controller</c>, upstream-semantics.md §8.3).
+/// </summary>
+public sealed class ReplicaSetController
+{
+    /// <summary>The metric subsystem (§9.1).</summary>
+    public const string MetricSubsystem = "replicaset_controller";
+
+    /// <summary>Go: <c>BurstReplicas</c>: the most pods created or deleted in one sync.</summary>
+    public const int BurstReplicas = 500;
+
+    private const string ApiVersion = "apps/v1";
+    private const string Kind = "ReplicaSet";
+
+    private readonly IIndexer<Pod> _pods;
+    private readonly IIndexer<ReplicaSet> _replicaSets;
+    private readonly IResourceClient<ReplicaSet> _rsClient;
+    private readonly ConsistentWriter<ReplicaSet> _rsWriter;
+    private readonly ConsistentWriter<Pod> _podWriter;
+    private readonly IPodControl<Pod> _podControl;
+    private readonly IUidTrackingControllerExpectations? _expectations;
+    private readonly ILogger _logger;
+    private readonly IEventHandlerRegistration[] _registrations;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the controller and registers its event handlers on the informers.</summary>
+    public ReplicaSetController(SampleControllerOptions<ReplicaSet> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        PodIndexes.EnsureControllerUidIndex(options.PodInformer);
+        _pods = options.PodInformer.Indexer;
+        _replicaSets = options.OwnerInformer.Indexer;
+        _rsClient = options.Owners;
+        _time = options.TimeProvider;
+        _logger = options.LoggerFactory?.CreateLogger<ReplicaSetController>() ?? (ILogger)NullLogger.Instance;
+
+        // §8.1 step 1: the real store over the informer stores of every group-resource this controller writes.
+        var store = options.UseConsistencyStore
+            ? ConsistencyStore.Create([new(GroupResource.Pods, _pods), new(GroupResource.ReplicaSets, _replicaSets)])
+            : ConsistencyStore.Noop;
+        Gate = StalenessGate.Create(new StalenessGateOptions
+        {
+            ControllerName = MetricSubsystem,
+            ConsistencyStore = store,
+            TimeProvider = options.TimeProvider,
+            Logger = _logger,
+            MeterFactory = options.MeterFactory,
+        });
+        _expectations = options.UseExpectations ? ControllerExpectations.CreateUidTracking(options.TimeProvider, _logger) : null;
+        _rsWriter = Gate.Writer(_rsClient, SampleAccessors.ReplicaSet);
+        _podWriter = Gate.Writer(options.Pods, SampleAccessors.Pod);
+        _podControl = PodControl.Create(new PodControlOptions<Pod>
+        {
+            Pods = options.Pods,
+            Gate = Gate,
+            Expectations = _expectations,
+            Accessor = SampleAccessors.Pod,
+            Logger = _logger,
+        });
+        Controller = KubeConsistency.Controllers.Controller.Create(
+            new ControllerOptions
+            {
+                Name = "replicaset",
+                Workers = options.Workers,
+                TimeProvider = options.TimeProvider,
+                RateLimiter = options.RateLimiter,
+                Logger = _logger,
+                MeterFactory = options.MeterFactory,
+            },
+            SyncAsync);
+
+        var queue = Controller.Queue;
+        _registrations =
+        [
+            // Owner events: enqueue; a delete clears the owner's consistency record with its UID (tombstones unwrapped).
+            options.OwnerInformer.AddEventHandler(EnqueueHandlers.ForObject(queue, Gate, SampleAccessors.ReplicaSet, _logger)),
+            options.PodInformer.AddEventHandler(new ResourceEventHandler<Pod>
+            {
+                OnAdd = (pod, _) => AddPod(pod),
+                OnUpdate = UpdatePod,
+                OnDelete = DeletePod,
+            }),
+        ];
+    }
+
+    /// <summary>The work-queue host.</summary>
+    public IController Controller { get; }
+
+    /// <summary>The staleness gate (its counter is <c>replicaset_controller_stale_sync_skips_total</c>).</summary>
+    public StalenessGate Gate { get; }
+
+    /// <summary>The expectations, when enabled.</summary>
+    public IUidTrackingControllerExpectations? Expectations => _expectations;
+
+    /// <summary>Waits for the informers' initial lists to reach the handlers, then runs the workers until cancelled.</summary>
+    public Task RunAsync(CancellationToken cancellationToken) => Controller.RunAsync(_registrations, cancellationToken);
+
+    /// <summary>Go: <c>syncReplicaSet</c>.</summary>
+    internal async ValueTask<ReconcileResult> SyncAsync(string key, CancellationToken cancellationToken)
+    {
+        var owner = NamespacedName.FromKey(key);
+
+        // §8.1 step 3: before any read. A deferred sync reads and writes nothing; the host requeues it rate-limited.
+        if (Gate.EnsureReady(owner) is { } stale)
+        {
+            return ReconcileResult.StaleSyncSkipped(stale);
+        }
+
+        if (!_replicaSets.TryGetByKey(key, out var rs))
+        {
+            // §8.1 step 4: NotFound clears unconditionally, alongside the expectations.
+            _logger.LogDebug("ReplicaSet {Key} has been deleted", key);
+            Gate.OwnerNotFound(owner);
+            _expectations?.DeleteExpectations(key);
+            return ReconcileResult.Done;
+        }
+
+        var rsNeedsSync = _expectations?.SatisfiedExpectations(key) ?? true;
+        LabelSelector selector;
+        try
+        {
+            selector = LabelSelectorSpec.ToSelector(rs.Spec?.Selector);
+        }
+        catch (LabelSelectorException ex)
+        {
+            // Go: a bad selector is logged and not retried (it needs a spec change, which enqueues again).
+            _logger.LogError(ex, "ReplicaSet {Key} has an invalid selector", key);
+            return ReconcileResult.Done;
+        }
+
+        // Go (v1.36): the pods this ReplicaSet controls, plus the namespace's orphans it may adopt.
+        var allPods = PodIndexes.PodsByOwner(_pods, owner.Namespace, rs.Metadata!.Uid!, includeOrphans: true);
+        var filteredPods = await ClaimPodsAsync(rs, selector, PodLogic.FilterActive(allPods), cancellationToken).ConfigureAwait(false);
+
+        Exception? manageError = null;
+        if (rsNeedsSync && !rs.IsDeleting())
+        {
+            manageError = await ManageReplicasAsync(filteredPods, rs, key, cancellationToken).ConfigureAwait(false);
+        }
+
+        var newStatus = ReplicaSetLogic.CalculateStatus(rs, filteredPods, _time.GetUtcNow());
+        await UpdateStatusAsync(owner, rs, newStatus, cancellationToken).ConfigureAwait(false);
+        if (manageError is not null)
+        {
+            throw new InvalidOperationException($"Failed to manage the replicas of {key}: {manageError.Message}", manageError);
+        }
+
+        // Go: re-check availability once minReadySeconds have passed.
+        return rs.Spec?.MinReadySeconds is > 0 and var minReady && newStatus.ReadyReplicas != newStatus.AvailableReplicas
+            ? ReconcileResult.RequeueAfter(TimeSpan.FromSeconds(minReady))
+            : ReconcileResult.Done;
+    }
+
+    /// <summary>Go: <c>manageReplicas</c>.</summary>
+    private async Task<Exception?> ManageReplicasAsync(List<Pod> filteredPods, ReplicaSet rs, string key, CancellationToken cancellationToken)
+    {
+        var diff = filteredPods.Count - (rs.Spec?.Replicas ?? 1);
+        if (diff < 0)
+        {
+            diff = Math.Min(-diff, BurstReplicas);
+
+            // Go: expectations are raised before any create, so the informer cannot observe a create first.
+            _expectations?.ExpectCreations(key, diff);
+            _logger.LogDebug("Too few replicas for {Key}: creating {Count}", key, diff);
+            var controllerRef = SampleAccessors.ReplicaSet.NewControllerRef(rs, ApiVersion, Kind);
+            var template = rs.Spec?.Template;
+            var (successes, failures, error) = await PodLogic.SlowStartBatchAsync(diff, PodLogic.SlowStartInitialBatchSize, async () =>
+                await _podControl.CreatePodAsync(rs.Metadata!.Namespace!, controllerRef, template?.Metadata?.Labels, request => PodLogic.FromTemplate(request, template), cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+
+            // Go: the creates that were skipped after a failure will never be observed. (A failed create lowered its own.)
+            var skipped = diff - successes - failures;
+            for (var i = 0; i < skipped; i++)
+            {
+                _expectations?.CreationObserved(key);
+            }
+
+            return error;
+        }
+
+        if (diff > 0)
+        {
+            diff = Math.Min(diff, BurstReplicas);
+            var toDelete = PodLogic.PodsToDelete(filteredPods, diff);
+            _expectations?.ExpectDeletions(key, [.. toDelete.Select(p => p.Key())]);
+            _logger.LogDebug("Too many replicas for {Key}: deleting {Count}", key, diff);
+            var owner = NamespacedName.FromKey(key);
+            var deletes = toDelete.Select(p => _podControl.DeletePodAsync(owner, p.Metadata!.Name!, cancellationToken).AsTask()).ToArray();
+            try
+            {
+                await Task.WhenAll(deletes).ConfigureAwait(false);
+            }
+            catch (Exception) when (deletes.Any(t => t.IsFaulted))
+            {
+                return deletes.First(t => t.IsFaulted).Exception!.InnerException;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Go: <c>PodControllerRefManager.ClaimPods</c>: keeps owned pods that match, releases owned pods that no longer match,
+    /// adopts matching orphans (after re-reading the ReplicaSet from the server, Go's <c>RecheckDeletionTimestamp</c>).
+    /// </summary>
+    private async Task<List<Pod>> ClaimPodsAsync(ReplicaSet rs, LabelSelector selector, List<Pod> pods, CancellationToken cancellationToken)
+    {
+        var owner = new NamespacedName(rs.Metadata!.Namespace, rs.Metadata.Name);
+        var uid = rs.Metadata.Uid!;
+        var claimed = new List<Pod>(pods.Count);
+        bool? canAdopt = null;
+        foreach (var pod in pods)
+        {
+            switch (ReplicaSetLogic.Classify(pod, uid, selector, rs.IsDeleting()))
+            {
+                case ClaimDecision.Owned:
+                    claimed.Add(pod);
+                    break;
+                case ClaimDecision.Release:
+                    await ReleaseAsync(owner, uid, pod, cancellationToken).ConfigureAwait(false);
+                    break;
+                case ClaimDecision.Adopt:
+                    canAdopt ??= await CanAdoptAsync(rs, cancellationToken).ConfigureAwait(false);
+                    if (canAdopt == true && await AdoptAsync(owner, rs, pod, cancellationToken).ConfigureAwait(false))
+                    {
+                        claimed.Add(pod);
+                    }
+
+                    break;
+            }
+        }
+
+        return claimed;
+    }
+
+    private async Task<bool> CanAdoptAsync(ReplicaSet rs, CancellationToken cancellationToken)
+    {
+        // Go: an uncached quorum read, so a ReplicaSet that is being deleted never adopts.
+        try
+        {
+            var fresh = await _rsClient.GetAsync(rs.Metadata!.Namespace, rs.Metadata.Name!, cancellationToken).ConfigureAwait(false);
+            return fresh.Metadata?.Uid == rs.Metadata.Uid && !fresh.IsDeleting();
+        }
+        catch (NotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<bool> AdoptAsync(NamespacedName owner, ReplicaSet rs, Pod pod, CancellationToken cancellationToken)
+    {
+        var refs = new List<OwnerRef>(pod.Metadata?.OwnerReferences ?? []) { OwnerRef.From(SampleAccessors.ReplicaSet.NewControllerRef(rs, ApiVersion, Kind)) };
+        try
+        {
+            // A tracked pod write (Go: PatchPod calls the consistency hook).
+            await _podWriter.PatchAsync(owner, rs.Metadata!.Uid!, pod.Metadata!.Namespace, pod.Metadata.Name!, PodLogic.OwnerReferencesPatch(pod, refs), cancellationToken: cancellationToken).ConfigureAwait(false);
+            _logger.LogDebug("Adopted pod {Pod} into {Owner}", pod.Key(), owner);
+            return true;
+        }
+        catch (Exception ex) when (ex is NotFoundException or ConflictException)
+        {
+            // Gone or changed since the cache saw it: the next event brings it back.
+            return false;
+        }
+    }
+
+    private async Task ReleaseAsync(NamespacedName owner, string uid, Pod pod, CancellationToken cancellationToken)
+    {
+        var refs = pod.Metadata?.OwnerReferences?.Where(r => r.Uid != uid).ToList();
+        try
+        {
+            await _podWriter.PatchAsync(owner, uid, pod.Metadata!.Namespace, pod.Metadata.Name!, PodLogic.OwnerReferencesPatch(pod, refs), cancellationToken: cancellationToken).ConfigureAwait(false);
+            _logger.LogDebug("Released pod {Pod} from {Owner}", pod.Key(), owner);
+        }
+        catch (Exception ex) when (ex is NotFoundException or ConflictException)
+        {
+            // Go: ignores NotFound; a conflict means the pod changed, and its event re-enqueues us.
+        }
+    }
+
+    /// <summary>Go: <c>updateReplicaSetStatus</c>: no write when nothing changed; one retry with a fresh GET on failure.</summary>
+    private async Task UpdateStatusAsync(NamespacedName owner, ReplicaSet rs, ReplicaSetStatus newStatus, CancellationToken cancellationToken)
+    {
+        if (newStatus == rs.Status)
+        {
+            return;
+        }
+
+        var current = rs;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var copy = new ReplicaSet { ApiVersion = current.ApiVersion, Kind = current.Kind, Metadata = current.Metadata, Spec = current.Spec, Status = newStatus };
+
+                // §8.1 step 2: the returned resource version is recorded under replicasets.apps.
+                await _rsWriter.UpdateStatusAsync(owner, current.Metadata!.Uid!, copy, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (attempt == 0 && ex is ConflictException)
+            {
+                current = await _rsClient.GetAsync(owner.Namespace, owner.Name, cancellationToken).ConfigureAwait(false);
+                if (current.Metadata?.Uid != rs.Metadata?.Uid || newStatus == current.Status)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- pod event handlers
+
+    /// <summary>Go: <c>addPod</c>.</summary>
+    private void AddPod(Pod pod)
+    {
+        if (pod.IsDeleting())
+        {
+            // Go: a pod that shows up already being deleted (e.g. after a restart) is a deletion.
+            DeletePod(pod);
+            return;
+        }
+
+        if (pod.ControllerRef() is { } controllerRef)
+        {
+            if (ResolveControllerRef(pod.Metadata?.Namespace, controllerRef) is { } key)
+            {
+                _expectations?.CreationObserved(key);
+                Controller.Queue.Add(key);
+            }
+
+            return;
+        }
+
+        // An orphan: every matching ReplicaSet may want to adopt it.
+        EnqueueMatching(pod);
+    }
+
+    /// <summary>Go: <c>updatePod</c>.</summary>
+    private void UpdatePod(Pod oldPod, Pod pod)
+    {
+        if (oldPod.Metadata?.ResourceVersion == pod.Metadata?.ResourceVersion)
+        {
+            return; // A resync: nothing changed.
+        }
+
+        var labelChanged = !LabelsEqual(oldPod.Metadata?.Labels, pod.Metadata?.Labels);
+        if (pod.IsDeleting())
+        {
+            // Go: counts as a deletion now rather than waiting for the grace period.
+            DeletePod(pod);
+            if (labelChanged)
+            {
+                DeletePod(oldPod);
+            }
+
+            return;
+        }
+
+        var oldRef = oldPod.ControllerRef();
+        var curRef = pod.ControllerRef();
+        var refChanged = oldRef?.Uid != curRef?.Uid;
+        if (refChanged && oldRef is not null && ResolveControllerRef(oldPod.Metadata?.Namespace, oldRef) is { } oldKey)
+        {
+            Controller.Queue.Add(oldKey);
+        }
+
+        if (curRef is not null)
+        {
+            if (ResolveControllerRef(pod.Metadata?.Namespace, curRef) is { } key)
+            {
+                Controller.Queue.Add(key);
+            }
+
+            return;
+        }
+
+        if (labelChanged || refChanged)
+        {
+            EnqueueMatching(pod);
+        }
+    }
+
+    /// <summary>Go: <c>deletePod</c>.</summary>
+    private void DeletePod(object obj)
+    {
+        if (DeletedFinalStateUnknown.Unwrap<Pod>(obj) is not { } pod || pod.ControllerRef() is not { } controllerRef)
+        {
+            return;
+        }
+
+        if (ResolveControllerRef(pod.Metadata?.Namespace, controllerRef) is { } key)
+        {
+            _expectations?.DeletionObserved(key, pod.Key());
+            Controller.Queue.Add(key);
+        }
+    }
+
+    /// <summary>Go: <c>resolveControllerRef</c>: the key of the cached ReplicaSet with that name and UID.</summary>
+    private string? ResolveControllerRef(string? @namespace, OwnerRef controllerRef)
+    {
+        if (controllerRef.Kind != Kind || controllerRef.ApiVersion?.StartsWith("apps/", StringComparison.Ordinal) != true || controllerRef.Name is null)
+        {
+            return null;
+        }
+
+        var key = ObjectKeys.MetaNamespaceKey(@namespace, controllerRef.Name);
+        return _replicaSets.TryGetByKey(key, out var rs) && rs.Metadata?.Uid == controllerRef.Uid ? key : null;
+    }
+
+    private void EnqueueMatching(Pod pod)
+    {
+        foreach (var rs in _replicaSets.ByIndex(Indexes.Namespace, pod.Metadata?.Namespace ?? string.Empty))
+        {
+            LabelSelector selector;
+            try
+            {
+                selector = LabelSelectorSpec.ToSelector(rs.Spec?.Selector);
+            }
+            catch (LabelSelectorException)
+            {
+                continue;
+            }
+
+            if (!selector.IsEverything && selector.Matches(pod.Metadata?.Labels))
+            {
+                Controller.Queue.Add(rs.Key());
+            }
+        }
+    }
+
+    private static bool LabelsEqual(Dictionary<string, string>? a, Dictionary<string, string>? b)
+    {
+        if ((a?.Count ?? 0) != (b?.Count ?? 0))
+        {
+            return false;
+        }
+
+        if (a is null || b is null)
+        {
+            return true;
+        }
+
+        foreach (var (k, v) in a)
+        {
+            if (!b.TryGetValue(k, out var other) || other != v)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

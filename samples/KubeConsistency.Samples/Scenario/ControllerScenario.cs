@@ -1,0 +1,624 @@
+using System.Globalization;
+using KubeConsistency.Cache;
+using KubeConsistency.Client;
+using KubeConsistency.Informers;
+using KubeConsistency.Metrics;
+using KubeConsistency.Samples.Controllers;
+using KubeConsistency.Samples.Kubelet;
+using KubeConsistency.Samples.Models;
+using KubeConsistency.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KubeConsistency.Samples.Scenario;
+
+/// <summary>
+/// The scenario shared by the demo, the tests and the benchmark: an API server (embedded, with a simulated kubelet and a
+/// lagging pod watch — or a real cluster), shared informers, the <see cref="ReplicaSetController"/> and the
+/// <see cref="JobController"/> with or without the consistency gate, a workload of ReplicaSets and Jobs, and a summary of
+/// what the controllers did until everything converged.
+/// </summary>
+/// <remarks>
+/// Why the lag makes the controllers over-create without the gate: the first sync of a ReplicaSet creates its pods and
+/// then writes <c>status.observedGeneration</c> (a Job's first sync writes <c>status.startTime</c>). That status write
+/// comes back through the owner's (prompt) watch and enqueues the owner again at once, while the pods' watch events are
+/// still held back by the server — so the second sync counts zero pods and creates them all again. With the gate, the
+/// second sync sees that the pod store's resource version is older than the creates' and is deferred instead.
+/// </remarks>
+public sealed class ControllerScenario : IAsyncDisposable
+{
+    /// <summary>The label that selects one run's objects (so the informers ignore anything else in the namespace).</summary>
+    public const string RunLabel = "samples.kubeconsistency.io/run";
+
+    /// <summary>The informer name: the <c>name</c> label of the <c>informer_*</c> metrics.</summary>
+    public const string InformerName = "controller-demo";
+
+    private const string FieldManager = "kubeconsistency-samples";
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MinCheckInterval = TimeSpan.FromMilliseconds(50);
+
+    private readonly ScenarioOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SampleMeterFactory _meters = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly string _runId;
+    private readonly List<Task> _runs = [];
+    private readonly Lock _signalLock = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private KubernetesConnection? _ownedConnection;
+    private SharedInformerFactory? _factory;
+    private SimulatedKubelet? _kubelet;
+    private IResourceClient<ReplicaSet> _rsClient = null!;
+    private IResourceClient<Job> _jobClient = null!;
+    private IResourceClient<Pod> _podClient = null!;
+    private ISharedIndexInformer<Pod> _podInformer = null!;
+    private ISharedIndexInformer<ReplicaSet> _rsInformer = null!;
+    private ISharedIndexInformer<Job> _jobInformer = null!;
+    private long _startedAt;
+    private bool _workloadCreated;
+    private int _disposed;
+
+    private ControllerScenario(ScenarioOptions options)
+    {
+        _options = options;
+        _time = options.TimeProvider;
+        _logger = options.LoggerFactory?.CreateLogger<ControllerScenario>() ?? (ILogger)NullLogger.Instance;
+        _runId = Guid.NewGuid().ToString("N")[..8];
+        Exporter = PrometheusTextExporter.Create(new PrometheusTextExporterOptions { MeterFactory = _meters });
+        Skips = new StaleSkipCounter(_meters);
+    }
+
+    /// <summary>The options.</summary>
+    public ScenarioOptions Options => _options;
+
+    /// <summary>The embedded API server, or <see langword="null"/> against a real cluster.</summary>
+    public EmbeddedApiServer? Server { get; private set; }
+
+    /// <summary>The API server URL.</summary>
+    public Uri ServerAddress => (_ownedConnection ?? _options.Cluster)!.Server;
+
+    /// <summary>The namespace of the workload.</summary>
+    public string Namespace { get; private set; } = "default";
+
+    /// <summary>This run's Prometheus exporter (controllers, queues, informers and gates of this run only).</summary>
+    public PrometheusTextExporter Exporter { get; }
+
+    /// <summary>The skip counter, read through a <see cref="System.Diagnostics.Metrics.MeterListener"/>.</summary>
+    public StaleSkipCounter Skips { get; }
+
+    /// <summary>The meter factory every component of this run reports to.</summary>
+    public SampleMeterFactory MeterFactory => _meters;
+
+    /// <summary>The ReplicaSet controller.</summary>
+    public ReplicaSetController ReplicaSetController { get; private set; } = null!;
+
+    /// <summary>The Job controller.</summary>
+    public JobController JobController { get; private set; } = null!;
+
+    /// <summary>The pods client the controllers write through (it counts their creates).</summary>
+    public CountingPodClient PodWrites { get; private set; } = null!;
+
+    /// <summary>The shared pod informer.</summary>
+    public ISharedIndexInformer<Pod> PodInformer => _podInformer;
+
+    /// <summary>The value of <see cref="RunLabel"/> on this run's objects.</summary>
+    public string RunId => _runId;
+
+    /// <summary>Starts the API server (unless a cluster is given), the informers, the controllers and the kubelet.</summary>
+    public static async Task<ControllerScenario> StartAsync(ScenarioOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var scenario = new ControllerScenario(options);
+        try
+        {
+            await scenario.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            return scenario;
+        }
+        catch
+        {
+            await scenario.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Starts a scenario, runs it to convergence (or the timeout) and stops it.</summary>
+    public static async Task<ScenarioSummary> RunAsync(ScenarioOptions options, IProgress<ScenarioProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        await using var scenario = await StartAsync(options, cancellationToken).ConfigureAwait(false);
+        return await scenario.RunToConvergenceAsync(progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Creates the workload, waits until every ReplicaSet has exactly its replicas ready with a matching status and every Job
+    /// is complete — confirmed by a fresh LIST from the server, with every cache caught up and both queues empty — or until
+    /// the timeout, and summarizes the run.
+    /// </summary>
+    public async Task<ScenarioSummary> RunToConvergenceAsync(IProgress<ScenarioProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (_workloadCreated)
+        {
+            throw new InvalidOperationException("The workload was already created; a scenario runs once.");
+        }
+
+        _workloadCreated = true;
+        _startedAt = _time.GetTimestamp();
+        await CreateWorkloadAsync(cancellationToken).ConfigureAwait(false);
+
+        ServerView? view = null;
+        var converged = false;
+        while (true)
+        {
+            Task changed;
+            lock (_signalLock)
+            {
+                changed = _changed.Task;
+            }
+
+            var snapshot = Snapshot();
+            progress?.Report(snapshot);
+            if (snapshot.ReplicaSetsReady == _options.ReplicaSets && snapshot.JobsComplete == _options.Jobs && snapshot.ReplicaSetQueueDepth == 0 && snapshot.JobQueueDepth == 0)
+            {
+                view = await ReadServerAsync(cancellationToken).ConfigureAwait(false);
+                if (view.Problem is null)
+                {
+                    converged = true;
+                    break;
+                }
+            }
+
+            var remaining = _options.Timeout - _time.GetElapsedTime(_startedAt);
+            if (remaining <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(remaining < ProgressInterval ? remaining : ProgressInterval, _time, tick.Token);
+            await Task.WhenAny(changed, delay).ConfigureAwait(false);
+            await tick.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // Events come in bursts: look at most every MinCheckInterval, so checking never competes with the controllers.
+            if (!delay.IsCompleted && _time.GetElapsedTime(_startedAt) < _options.Timeout)
+            {
+                await Task.Delay(MinCheckInterval, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var elapsed = _time.GetElapsedTime(_startedAt);
+        if (!converged)
+        {
+            view = await ReadServerAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var summary = Summarize(view!, converged, elapsed);
+        progress?.Report(Snapshot());
+        _logger.LogInformation("Scenario finished: {Summary}", summary);
+        return summary;
+    }
+
+    /// <summary>The progress as the caches see it now.</summary>
+    public ScenarioProgress Snapshot()
+    {
+        var rsReady = 0;
+        foreach (var rs in _rsInformer.Indexer.List())
+        {
+            var want = rs.Spec?.Replicas ?? 1;
+            if (rs.Status is { } s && s.Replicas == want && s.ReadyReplicas == want && s.ObservedGeneration == rs.Metadata?.Generation)
+            {
+                rsReady++;
+            }
+        }
+
+        var jobsComplete = _jobInformer.Indexer.List().Count(static j => JobLogic.FinishedCondition(j) == "Complete");
+        return new ScenarioProgress(
+            _startedAt == 0 ? TimeSpan.Zero : _time.GetElapsedTime(_startedAt),
+            rsReady,
+            _options.ReplicaSets,
+            jobsComplete,
+            _options.Jobs,
+            PodWrites.Creates,
+            ((long)_options.ReplicaSets * _options.Replicas) + ((long)_options.Jobs * _options.Completions),
+            Skips.Total,
+            ReplicaSetController.Controller.Queue.Len,
+            JobController.Controller.Queue.Len);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (Server is null && _workloadCreated)
+        {
+            await CleanUpAsync().ConfigureAwait(false);
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_runs).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        if (_kubelet is not null)
+        {
+            await _kubelet.StoppedAsync().ConfigureAwait(false);
+        }
+
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _ownedConnection?.Dispose();
+        if (Server is not null)
+        {
+            await Server.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Skips.Dispose();
+        Exporter.Dispose();
+        _meters.Dispose();
+        _stop.Dispose();
+    }
+
+    private async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        KubernetesConnection connection;
+        if (_options.Cluster is { } cluster)
+        {
+            connection = cluster;
+            Namespace = _options.Namespace ?? cluster.Namespace ?? "default";
+        }
+        else
+        {
+            Server = await EmbeddedApiServer.StartAsync(new EmbeddedApiServerOptions { TimeProvider = _time }, cancellationToken).ConfigureAwait(false);
+            if (_options.PodWatchLag > TimeSpan.Zero)
+            {
+                Server.Faults.SetWatchDelay("", "pods", _options.PodWatchLag);
+            }
+
+            if (_options.OwnerWatchLag > TimeSpan.Zero)
+            {
+                Server.Faults.SetWatchDelay("apps", "replicasets", _options.OwnerWatchLag);
+                Server.Faults.SetWatchDelay("batch", "jobs", _options.OwnerWatchLag);
+            }
+
+            connection = _ownedConnection = KubernetesConnection.ForServer(Server.BaseAddress, new KubernetesConnectionOptions { TimeProvider = _time, LoggerFactory = _options.LoggerFactory });
+            Namespace = _options.Namespace ?? "default";
+        }
+
+        var selector = RunLabel + "=" + _runId;
+        _podClient = connection.Resource(new ResourceClientOptions<Pod>
+        {
+            Resource = GroupVersionResource.Pods,
+            Kind = "Pod",
+            Namespace = Namespace,
+            LabelSelector = selector,
+            FieldManager = FieldManager,
+            TypeInfo = SampleJsonContext.Default.Pod,
+            Accessor = SampleAccessors.Pod,
+        });
+        _rsClient = connection.Resource(new ResourceClientOptions<ReplicaSet>
+        {
+            Resource = GroupVersionResource.ReplicaSets,
+            Kind = "ReplicaSet",
+            Namespace = Namespace,
+            LabelSelector = selector,
+            FieldManager = FieldManager,
+            TypeInfo = SampleJsonContext.Default.ReplicaSet,
+            Accessor = SampleAccessors.ReplicaSet,
+        });
+        _jobClient = connection.Resource(new ResourceClientOptions<Job>
+        {
+            Resource = GroupVersionResource.Jobs,
+            Kind = "Job",
+            Namespace = Namespace,
+            LabelSelector = selector,
+            FieldManager = FieldManager,
+            TypeInfo = SampleJsonContext.Default.Job,
+            Accessor = SampleAccessors.Job,
+        });
+
+        _factory = new SharedInformerFactory(new SharedInformerFactoryOptions
+        {
+            InformerName = InformerName,
+            TimeProvider = _time,
+            LoggerFactory = _options.LoggerFactory,
+            MeterFactory = _meters,
+        });
+
+        // AtomicFifo: the store tracks the resource version it applied, which is what the consistency store compares.
+        _podInformer = _factory.GetOrAdd(_podClient, configure: o => (o.AtomicFifo, o.MetadataAccessor) = (true, SampleAccessors.Pod));
+        _rsInformer = _factory.GetOrAdd(_rsClient, configure: o => (o.AtomicFifo, o.MetadataAccessor) = (true, SampleAccessors.ReplicaSet));
+        _jobInformer = _factory.GetOrAdd(_jobClient, configure: o => (o.AtomicFifo, o.MetadataAccessor) = (true, SampleAccessors.Job));
+
+        PodWrites = new CountingPodClient(_podClient);
+        ReplicaSetController = new ReplicaSetController(new SampleControllerOptions<ReplicaSet>
+        {
+            Pods = PodWrites,
+            Owners = _rsClient,
+            PodInformer = _podInformer,
+            OwnerInformer = _rsInformer,
+            UseConsistencyStore = _options.Consistency,
+            UseExpectations = _options.Expectations,
+            Workers = _options.Workers,
+            TimeProvider = _time,
+            LoggerFactory = _options.LoggerFactory,
+            MeterFactory = _meters,
+        });
+        JobController = new JobController(new SampleControllerOptions<Job>
+        {
+            Pods = PodWrites,
+            Owners = _jobClient,
+            PodInformer = _podInformer,
+            OwnerInformer = _jobInformer,
+            UseConsistencyStore = _options.Consistency,
+            UseExpectations = _options.Expectations,
+            Workers = _options.Workers,
+            TimeProvider = _time,
+            LoggerFactory = _options.LoggerFactory,
+            MeterFactory = _meters,
+        });
+
+        if (Server is not null)
+        {
+            _kubelet = new SimulatedKubelet(new SimulatedKubeletOptions
+            {
+                Server = Server,
+                PodInformer = _podInformer,
+                StartDelay = _options.PodStartDelay,
+                RunDuration = _options.PodRunDuration,
+                Seed = _options.Seed,
+                TimeProvider = _time,
+                LoggerFactory = _options.LoggerFactory,
+            });
+            _kubelet.Start(_stop.Token);
+        }
+
+        // Wake the convergence loop on any change.
+        _podInformer.AddEventHandler(new ResourceEventHandler<Pod> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+        _rsInformer.AddEventHandler(new ResourceEventHandler<ReplicaSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+        _jobInformer.AddEventHandler(new ResourceEventHandler<Job> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+
+        _factory.Start();
+        await _factory.WaitForCacheSyncAsync(cancellationToken).ConfigureAwait(false);
+        _runs.Add(ReplicaSetController.RunAsync(_stop.Token));
+        _runs.Add(JobController.RunAsync(_stop.Token));
+    }
+
+    private void Signal()
+    {
+        TaskCompletionSource old;
+        lock (_signalLock)
+        {
+            old = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        old.TrySetResult();
+    }
+
+    private async Task CreateWorkloadAsync(CancellationToken cancellationToken)
+    {
+        var onCluster = Server is null;
+        var prefix = onCluster ? $"{_options.NamePrefix}-{_runId}" : _options.NamePrefix;
+        var parallelism = _options.EffectiveParallelism;
+        var owners = Enumerable.Range(0, _options.ReplicaSets).Select(i => (IsJob: false, Index: i))
+            .Concat(Enumerable.Range(0, _options.Jobs).Select(i => (IsJob: true, Index: i)));
+        await Parallel.ForEachAsync(owners, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (owner, ct) =>
+        {
+            if (owner.IsJob)
+            {
+                var name = string.Create(CultureInfo.InvariantCulture, $"{prefix}-job-{owner.Index:000}");
+                await _jobClient.CreateAsync(NewJob(name, parallelism, onCluster), ct).ConfigureAwait(false);
+            }
+            else
+            {
+                var name = string.Create(CultureInfo.InvariantCulture, $"{prefix}-rs-{owner.Index:000}");
+                await _rsClient.CreateAsync(NewReplicaSet(name), ct).ConfigureAwait(false);
+            }
+        }).ConfigureAwait(false);
+    }
+
+    private ReplicaSet NewReplicaSet(string name) => new()
+    {
+        Metadata = new ObjectMeta { Name = name, Namespace = Namespace, Labels = new() { [RunLabel] = _runId } },
+        Spec = new ReplicaSetSpec
+        {
+            Replicas = _options.Replicas,
+            Selector = new LabelSelectorSpec { MatchLabels = new() { ["app"] = name, [RunLabel] = _runId } },
+            Template = new PodTemplateSpec
+            {
+                Metadata = new ObjectMeta { Labels = new() { ["app"] = name, [RunLabel] = _runId } },
+                Spec = new PodSpec { Containers = [new Container { Name = "app", Image = "registry.k8s.io/pause:3.10" }] },
+            },
+        },
+    };
+
+    private Job NewJob(string name, int parallelism, bool onCluster) => new()
+    {
+        Metadata = new ObjectMeta { Name = name, Namespace = Namespace, Labels = new() { [RunLabel] = _runId } },
+        Spec = new JobSpec
+        {
+            Completions = _options.Completions,
+            Parallelism = parallelism,
+            BackoffLimit = 6,
+
+            // Kubernetes ≥ 1.32: kube-controller-manager's Job controller leaves Jobs managed by someone else alone.
+            ManagedBy = onCluster ? "samples.kubeconsistency.io/job-controller" : null,
+            Template = new PodTemplateSpec
+            {
+                Metadata = new ObjectMeta { Labels = new() { [RunLabel] = _runId } },
+                Spec = new PodSpec
+                {
+                    RestartPolicy = "Never",
+                    Containers = [new Container { Name = "work", Image = "registry.k8s.io/busybox:1.36", Command = ["sh", "-c", "sleep 1"] }],
+                },
+            },
+        },
+    };
+
+    /// <summary>Reads the server's state (fresh LISTs) and checks convergence.</summary>
+    private async Task<ServerView> ReadServerAsync(CancellationToken cancellationToken)
+    {
+        var pods = await ListAllAsync(_podClient, cancellationToken).ConfigureAwait(false);
+        var replicaSets = await ListAllAsync(_rsClient, cancellationToken).ConfigureAwait(false);
+        var jobs = await ListAllAsync(_jobClient, cancellationToken).ConfigureAwait(false);
+        var podsByOwner = pods.Items.Where(static p => p.ControllerRef() is not null).ToLookup(static p => p.ControllerRef()!.Uid);
+
+        string? problem = null;
+        var rsNotReady = 0;
+        foreach (var rs in replicaSets.Items)
+        {
+            var want = rs.Spec?.Replicas ?? 1;
+            var active = podsByOwner[rs.Metadata?.Uid].Where(PodLogic.IsActive).ToList();
+            if (active.Count != want || active.Any(static p => !p.IsReady())
+                || rs.Status is not { } s || s.Replicas != want || s.ReadyReplicas != want || s.ObservedGeneration != rs.Metadata?.Generation)
+            {
+                rsNotReady++;
+            }
+        }
+
+        var jobsNotComplete = jobs.Items.Count(static j => JobLogic.FinishedCondition(j) != "Complete");
+        var miscounted = jobs.Items.Count(j => (j.Status?.Succeeded ?? 0) != podsByOwner[j.Metadata?.Uid].Count(static p => p.Status?.Phase == "Succeeded"));
+        if (replicaSets.Items.Count != _options.ReplicaSets || jobs.Items.Count != _options.Jobs)
+        {
+            problem = $"{replicaSets.Items.Count}/{_options.ReplicaSets} ReplicaSets and {jobs.Items.Count}/{_options.Jobs} Jobs exist";
+        }
+        else if (rsNotReady > 0 || jobsNotComplete > 0)
+        {
+            problem = $"{rsNotReady} ReplicaSets without exactly their replicas ready (or a status that does not match), {jobsNotComplete} Jobs not complete";
+        }
+
+        var versions = new List<ResourceVersionReport>
+        {
+            Report("pods", _podInformer.Indexer, pods),
+            Report("replicasets.apps", _rsInformer.Indexer, replicaSets),
+            Report("jobs.batch", _jobInformer.Indexer, jobs),
+        };
+        if (problem is null && versions.Find(static v => !v.CaughtUp) is { } behind)
+        {
+            problem = $"the {behind.Resource} cache has not caught up yet";
+        }
+
+        return new ServerView(pods.Items.Count, miscounted, versions, problem);
+    }
+
+    private static ResourceVersionReport Report<T>(string resource, IIndexer<T> store, ListPage<T> list)
+        where T : class, IKubeObject
+    {
+        var storeRv = store.LastStoreSyncResourceVersion;
+        var newest = list.Items.Select(static o => long.TryParse(o.Metadata?.ResourceVersion, CultureInfo.InvariantCulture, out var v) ? v : 0).DefaultIfEmpty(0).Max();
+        var caughtUp = newest == 0 || (long.TryParse(storeRv, CultureInfo.InvariantCulture, out var applied) && applied >= newest);
+        return new ResourceVersionReport(resource, storeRv, list.ResourceVersion, newest.ToString(CultureInfo.InvariantCulture), caughtUp);
+    }
+
+    private static async Task<ListPage<T>> ListAllAsync<T>(IResourceClient<T> client, CancellationToken cancellationToken)
+    {
+        // A consistent (quorum) read, paged.
+        var items = new List<T>();
+        string? next = null;
+        string rv;
+        do
+        {
+            var page = await client.ListAsync(new ListOptions { Limit = 500, Continue = next }, cancellationToken).ConfigureAwait(false);
+            items.AddRange(page.Items);
+            next = page.Continue;
+            rv = page.ResourceVersion;
+        }
+        while (!string.IsNullOrEmpty(next));
+
+        return new ListPage<T> { Items = items, ResourceVersion = rv };
+    }
+
+    private ScenarioSummary Summarize(ServerView view, bool converged, TimeSpan elapsed)
+    {
+        long rsCreated = 0, jobCreated = 0, rsExcess = 0, jobExcess = 0;
+        foreach (var (owner, count) in PodWrites.CreatesByOwner)
+        {
+            var isJob = owner.Contains("-job-", StringComparison.Ordinal);
+            var needed = isJob ? _options.Completions : _options.Replicas;
+            if (isJob)
+            {
+                jobCreated += count;
+                jobExcess += Math.Max(0, count - needed);
+            }
+            else
+            {
+                rsCreated += count;
+                rsExcess += Math.Max(0, count - needed);
+            }
+        }
+
+        return new ScenarioSummary
+        {
+            Consistency = _options.Consistency,
+            Expectations = _options.Expectations,
+            Embedded = Server is not null,
+            PodWatchLag = Server is null ? TimeSpan.Zero : _options.PodWatchLag,
+            OwnerWatchLag = Server is null ? TimeSpan.Zero : _options.OwnerWatchLag,
+            ReplicaSets = _options.ReplicaSets,
+            Replicas = _options.Replicas,
+            Jobs = _options.Jobs,
+            Completions = _options.Completions,
+            Parallelism = _options.EffectiveParallelism,
+            PodsAtEnd = view.Pods,
+            ReplicaSetPodsCreated = rsCreated,
+            JobPodsCreated = jobCreated,
+            ReplicaSetExcessPods = rsExcess,
+            JobExcessPods = jobExcess,
+            JobsMiscounted = view.MiscountedJobs,
+            StaleSyncSkips = Skips.ByResource(),
+            StaleSyncSkipsByController = Skips.ByController(),
+            ResourceVersions = view.Versions,
+            Converged = converged,
+            NotConvergedReason = converged ? null : view.Problem ?? "the caches or queues had not settled",
+            Elapsed = elapsed,
+        };
+    }
+
+    private async Task CleanUpAsync()
+    {
+        // On a real cluster: delete what this run created; the garbage collector deletes the pods.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var background = new DeleteOptions { PropagationPolicy = PropagationPolicy.Background };
+        try
+        {
+            foreach (var rs in (await ListAllAsync(_rsClient, timeout.Token).ConfigureAwait(false)).Items)
+            {
+                await DeleteQuietlyAsync(_rsClient, rs.Metadata!.Name!, background, timeout.Token).ConfigureAwait(false);
+            }
+
+            foreach (var job in (await ListAllAsync(_jobClient, timeout.Token).ConfigureAwait(false)).Items)
+            {
+                await DeleteQuietlyAsync(_jobClient, job.Metadata!.Name!, background, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is KubernetesClientException or OperationCanceledException)
+        {
+            _logger.LogWarning(ex, "Cleaning up the workload (label {Label}={Run}) failed; delete it by hand", RunLabel, _runId);
+        }
+    }
+
+    private async Task DeleteQuietlyAsync<T>(IResourceClient<T> client, string name, DeleteOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.DeleteAsync(Namespace, name, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotFoundException)
+        {
+        }
+    }
+
+    private sealed record ServerView(int Pods, int MiscountedJobs, IReadOnlyList<ResourceVersionReport> Versions, string? Problem);
+}
