@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using KubeConsistency.Cache;
+using KubeConsistency.Client;
+using KubeConsistency.Informers;
+
+namespace KubeConsistency.Benchmarks.Sync;
+
+/// <summary>
+/// <c>client</c>: a fresh process that runs one informer over all namespaces until it has synced, checks the
+/// store, and prints <c>@RESULT {json}</c> with this process's own wall time, CPU, memory, GC and JIT figures.
+/// With <c>--watch-events E</c> it then stays subscribed, prints <c>@SYNCED</c> and measures how fast E updates
+/// reach a counting handler.
+/// </summary>
+internal static class ClientMode
+{
+    public static async Task<int> RunAsync(Args args)
+    {
+        var model = args.String("model", "typed");
+        return model switch
+        {
+            "typed" => await RunAsync(args, TypedInfo(args), model),
+            "node" => await RunAsync(args, BenchJsonContext.Default.JsonNode, model),
+            _ => throw new ArgumentException("--model must be typed or node"),
+        };
+    }
+
+    internal static JsonTypeInfo<BenchPod> TypedInfo(Args args)
+    {
+        if (!args.Flag("case-insensitive"))
+        {
+            return BenchJsonContext.Default.BenchPod;
+        }
+
+        // Like KubernetesJsonDefaults (JsonSerializerDefaults.Web): case-insensitive member matching.
+        var options = new JsonSerializerOptions(BenchJsonContext.Default.Options) { PropertyNameCaseInsensitive = true, TypeInfoResolver = BenchJsonContext.Default };
+        options.MakeReadOnly();
+        return (JsonTypeInfo<BenchPod>)options.GetTypeInfo(typeof(BenchPod));
+    }
+
+    private static async Task<int> RunAsync<T>(Args args, JsonTypeInfo<T> typeInfo, string model)
+        where T : class
+    {
+        var url = new Uri(args.String("url") ?? throw new ArgumentException("--url is required"));
+        var path = args.String("path", "list");
+        var expected = args.Int("objects", -1);
+        var useIndex = !args.Flag("no-index");
+        var handlers = args.Int("handlers", 1);
+        var timeout = TimeSpan.FromSeconds(args.Int("timeout", 300));
+        var breakdown = args.Flag("breakdown");
+        var settle = !args.Flag("no-settle");
+        var watchEvents = args.Int("watch-events", 0);
+        var warmupNamespace = args.String("warmup-namespace");
+        var caseInsensitive = args.Flag("case-insensitive");
+        args.RejectUnknown();
+        if (path is not ("list" or "watchlist"))
+        {
+            throw new ArgumentException("--path must be list or watchlist");
+        }
+
+        using var self = Process.GetCurrentProcess();
+        var startup = DateTime.Now - self.StartTime;
+        using var connection = KubernetesConnection.ForServer(url);
+        JsonObject? warmup = null;
+        if (warmupNamespace is not null)
+        {
+            // Runs the same code paths once on a small namespace, so the measured sync is JIT-warm (not default).
+            var w0 = Snapshot.Take();
+            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null);
+            warmup = Snapshot.Take().Since(w0);
+            warmup["objects"] = warmCount;
+        }
+
+        var start = Snapshot.Take();
+        var counter = new CountingHandler<T>(watchEvents);
+        TimedListWatch<T>? timed = null;
+        using var stop = new CancellationTokenSource();
+        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token);
+        try
+        {
+            await informer.WaitForSyncAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            Console.WriteLine($"@ERROR not synced within {timeout.TotalSeconds} s; store has {informer.Indexer.Count} objects; {informer.Statistics}");
+            return 2;
+        }
+
+        var synced = Snapshot.Take();
+        self.Refresh();
+        var peakAtSync = self.PeakWorkingSet64;
+        var workingSetAtSync = self.WorkingSet64;
+        var gcInfo = GC.GetGCMemoryInfo(GCKind.Any);
+        var count = informer.Indexer.Count;
+        var result = new JsonObject
+        {
+            ["mode"] = "sync",
+            ["path"] = path,
+            ["model"] = model,
+            ["caseInsensitive"] = caseInsensitive,
+            ["namespaceIndex"] = useIndex,
+            ["handlers"] = handlers,
+            ["expected"] = expected,
+            ["storeCount"] = count,
+            ["countOk"] = expected < 0 || count == expected,
+            ["startupMs"] = Snapshot.Ms(startup),
+            ["processCpuAtSyncMs"] = Snapshot.Ms(synced.Cpu),
+            ["sync"] = synced.Since(start),
+            ["peakWorkingSetBytes"] = peakAtSync,
+            ["workingSetAtSyncBytes"] = workingSetAtSync,
+            ["gcHeapSizeAtSyncBytes"] = gcInfo.HeapSizeBytes,
+            ["gcCommittedAtSyncBytes"] = gcInfo.TotalCommittedBytes,
+            ["reflector"] = informer.Statistics.ToString(),
+            ["runtime"] = RuntimeInfo.Describe(),
+        };
+        if (warmup is not null)
+        {
+            result["warmup"] = warmup;
+        }
+
+        if (timed is not null)
+        {
+            result["breakdown"] = timed.Describe(start.Timestamp, synced.Timestamp);
+        }
+
+        if (watchEvents > 0)
+        {
+            // Steady state: the orchestrator starts the generator on @SYNCED.
+            Console.WriteLine("@SYNCED " + count);
+            var w0 = Snapshot.Take();
+            var done = await Task.WhenAny(counter.Done, Task.Delay(timeout));
+            var w1 = Snapshot.Take();
+            var delivered = counter.Updates;
+            var watch = w1.Since(w0);
+            var span = counter.LastAt - counter.FirstAt;
+            var seconds = span > 0 ? span / (double)Stopwatch.Frequency : double.NaN;
+            watch["updates"] = delivered;
+            watch["complete"] = done == counter.Done;
+            watch["firstToLastMs"] = Math.Round(seconds * 1000, 1);
+            watch["eventsPerSecond"] = delivered > 1 ? Math.Round((delivered - 1) / seconds) : 0;
+            watch["cpuUsPerEvent"] = delivered > 0 ? Math.Round(watch["cpuMs"]!.GetValue<double>() * 1000 / delivered, 2) : 0;
+            watch["allocatedBytesPerEvent"] = delivered > 0 ? watch["allocatedBytes"]!.GetValue<long>() / delivered : 0;
+            watch["reflector"] = informer.Statistics.ToString();
+            self.Refresh();
+            watch["peakWorkingSetBytes"] = self.PeakWorkingSet64;
+            result["watch"] = watch;
+            result["mode"] = "watch";
+        }
+
+        await stop.CancelAsync();
+        try
+        {
+            await run.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        if (settle)
+        {
+            // What the cache retains: a full compacting GC with the store still referenced.
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            result["liveBytesAfterFullGc"] = GC.GetTotalMemory(forceFullCollection: false);
+            GC.KeepAlive(informer);
+        }
+
+        result["addsSeen"] = counter.Adds;
+        Console.WriteLine("@RESULT " + result.ToJsonString());
+        return result["countOk"]!.GetValue<bool>() ? 0 : 3;
+    }
+
+    internal static (ISharedIndexInformer<T> Informer, Task Run) StartInformer<T>(
+        KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
+        IResourceEventHandler<T>? handler, Func<IListWatch<T>, IListWatch<T>>? wrap, CancellationToken cancellationToken)
+        where T : class
+    {
+        var client = connection.Resource(new ResourceClientOptions<T>
+        {
+            Resource = GroupVersionResource.Pods,
+            Kind = "Pod",
+            Namespace = @namespace,
+            TypeInfo = typeInfo,
+        });
+        IListWatch<T> listWatch = wrap is null ? client : wrap(client);
+        var informer = SharedIndexInformer.Create(listWatch, new SharedIndexInformerOptions<T>
+        {
+            Resource = GroupVersionResource.Pods,
+            UseWatchList = path == "watchlist",
+
+            // As client-go's generated typed informers: a namespace index.
+            Indexers = useIndex ? new Dictionary<string, IndexFunc<T>> { [Indexes.Namespace] = Indexes.ByNamespace<T>() } : null,
+        });
+        for (var i = 0; i < handlers; i++)
+        {
+            informer.AddEventHandler(handler ?? new CountingHandler<T>(0));
+        }
+
+        return (informer, informer.RunAsync(cancellationToken));
+    }
+
+    private static async Task<(ISharedIndexInformer<T> Informer, int Count)> SyncOnceAsync<T>(
+        KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
+        IResourceEventHandler<T>? handler, TimeSpan timeout, Func<IListWatch<T>, IListWatch<T>>? wrap)
+        where T : class
+    {
+        using var stop = new CancellationTokenSource();
+        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token);
+        await informer.WaitForSyncAsync().WaitAsync(timeout);
+        var count = informer.Indexer.Count;
+        await stop.CancelAsync();
+        await run;
+        return (informer, count);
+    }
+}
+
+/// <summary>Counts adds and updates; completes <see cref="Done"/> at the target number of updates.</summary>
+internal sealed class CountingHandler<T>(int targetUpdates) : IResourceEventHandler<T>
+    where T : class
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _adds;
+    private long _updates;
+
+    public long Adds => Interlocked.Read(ref _adds);
+
+    public long Updates => Interlocked.Read(ref _updates);
+
+    public long FirstAt { get; private set; }
+
+    public long LastAt { get; private set; }
+
+    public Task Done => _done.Task;
+
+    public void OnAdd(T obj, bool isInInitialList) => Interlocked.Increment(ref _adds);
+
+    public void OnUpdate(T oldObj, T newObj)
+    {
+        // One delivery task per handler: no races on the timestamps.
+        var n = Interlocked.Increment(ref _updates);
+        var now = Stopwatch.GetTimestamp();
+        if (n == 1)
+        {
+            FirstAt = now;
+        }
+
+        LastAt = now;
+        if (n == targetUpdates)
+        {
+            _done.TrySetResult();
+        }
+    }
+
+    public void OnDelete(object obj)
+    {
+    }
+}
