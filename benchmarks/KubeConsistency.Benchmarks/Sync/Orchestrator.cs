@@ -26,6 +26,7 @@ internal static class Orchestrator
         ["pgo0"] = new() { ["DOTNET_TieredPGO"] = "0" },
         ["tc0"] = new() { ["DOTNET_TieredCompilation"] = "0" },
         ["quickjitloops0"] = new() { ["DOTNET_TC_QuickJitForLoops"] = "0" },
+        ["nospin"] = new() { ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0" },
     };
 
     // client-go v0.36.0 against kube-apiserver + etcd, same machine class, 1.5 KB pods (from the brief).
