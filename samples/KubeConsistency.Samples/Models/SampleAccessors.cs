@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization.Metadata;
 using KubeConsistency.Client;
 
 namespace KubeConsistency.Samples.Models;
@@ -17,41 +18,41 @@ public static class SampleAccessors
     /// <summary>The accessor for Jobs.</summary>
     public static ObjectMetadataAccessor<Job> Job { get; } = For<Job>();
 
-    /// <summary>A pods client (optionally namespace-scoped) using the sample contracts.</summary>
-    public static IResourceClient<Pod> Pods(KubernetesConnection connection, string? @namespace, string? fieldManager = null) =>
-        connection.Resource(new ResourceClientOptions<Pod>
-        {
-            Resource = GroupVersionResource.Pods,
-            Kind = "Pod",
-            Namespace = @namespace,
-            FieldManager = fieldManager,
-            TypeInfo = SampleJsonContext.Default.Pod,
-            Accessor = Pod,
-        });
+    /// <summary>A pods client (optionally namespace-scoped and label-filtered) using the sample contracts.</summary>
+    public static IResourceClient<Pod> Pods(KubernetesConnection connection, string? @namespace, string? fieldManager = null, string? labelSelector = null) =>
+        Client(connection, GroupVersionResource.Pods, "Pod", SampleJsonContext.Default.Pod, Pod, @namespace, fieldManager, labelSelector);
 
     /// <summary>A ReplicaSets client using the sample contracts.</summary>
-    public static IResourceClient<ReplicaSet> ReplicaSets(KubernetesConnection connection, string? @namespace, string? fieldManager = null) =>
-        connection.Resource(new ResourceClientOptions<ReplicaSet>
-        {
-            Resource = GroupVersionResource.ReplicaSets,
-            Kind = "ReplicaSet",
-            Namespace = @namespace,
-            FieldManager = fieldManager,
-            TypeInfo = SampleJsonContext.Default.ReplicaSet,
-            Accessor = ReplicaSet,
-        });
+    public static IResourceClient<ReplicaSet> ReplicaSets(KubernetesConnection connection, string? @namespace, string? fieldManager = null, string? labelSelector = null) =>
+        Client(connection, GroupVersionResource.ReplicaSets, "ReplicaSet", SampleJsonContext.Default.ReplicaSet, ReplicaSet, @namespace, fieldManager, labelSelector);
 
     /// <summary>A Jobs client using the sample contracts.</summary>
-    public static IResourceClient<Job> Jobs(KubernetesConnection connection, string? @namespace, string? fieldManager = null) =>
-        connection.Resource(new ResourceClientOptions<Job>
+    public static IResourceClient<Job> Jobs(KubernetesConnection connection, string? @namespace, string? fieldManager = null, string? labelSelector = null) =>
+        Client(connection, GroupVersionResource.Jobs, "Job", SampleJsonContext.Default.Job, Job, @namespace, fieldManager, labelSelector);
+
+    private static IResourceClient<T> Client<T>(
+        KubernetesConnection connection,
+        GroupVersionResource resource,
+        string kind,
+        JsonTypeInfo<T> typeInfo,
+        ObjectMetadataAccessor<T> accessor,
+        string? @namespace,
+        string? fieldManager,
+        string? labelSelector)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return connection.Resource(new ResourceClientOptions<T>
         {
-            Resource = GroupVersionResource.Jobs,
-            Kind = "Job",
+            Resource = resource,
+            Kind = kind,
             Namespace = @namespace,
             FieldManager = fieldManager,
-            TypeInfo = SampleJsonContext.Default.Job,
-            Accessor = Job,
+            LabelSelector = labelSelector,
+            TypeInfo = typeInfo,
+            Accessor = accessor,
         });
+    }
 
     private static ObjectMetadataAccessor<T> For<T>()
         where T : IKubeObject => ObjectMetadataAccessor.Create(new ObjectMetadataFunctions<T>

@@ -297,36 +297,9 @@ public sealed class ControllerScenario : IAsyncDisposable
         }
 
         var selector = RunLabel + "=" + _runId;
-        _podClient = connection.Resource(new ResourceClientOptions<Pod>
-        {
-            Resource = GroupVersionResource.Pods,
-            Kind = "Pod",
-            Namespace = Namespace,
-            LabelSelector = selector,
-            FieldManager = FieldManager,
-            TypeInfo = SampleJsonContext.Default.Pod,
-            Accessor = SampleAccessors.Pod,
-        });
-        _rsClient = connection.Resource(new ResourceClientOptions<ReplicaSet>
-        {
-            Resource = GroupVersionResource.ReplicaSets,
-            Kind = "ReplicaSet",
-            Namespace = Namespace,
-            LabelSelector = selector,
-            FieldManager = FieldManager,
-            TypeInfo = SampleJsonContext.Default.ReplicaSet,
-            Accessor = SampleAccessors.ReplicaSet,
-        });
-        _jobClient = connection.Resource(new ResourceClientOptions<Job>
-        {
-            Resource = GroupVersionResource.Jobs,
-            Kind = "Job",
-            Namespace = Namespace,
-            LabelSelector = selector,
-            FieldManager = FieldManager,
-            TypeInfo = SampleJsonContext.Default.Job,
-            Accessor = SampleAccessors.Job,
-        });
+        _podClient = SampleAccessors.Pods(connection, Namespace, FieldManager, selector);
+        _rsClient = SampleAccessors.ReplicaSets(connection, Namespace, FieldManager, selector);
+        _jobClient = SampleAccessors.Jobs(connection, Namespace, FieldManager, selector);
 
         _factory = new SharedInformerFactory(new SharedInformerFactoryOptions
         {
@@ -342,32 +315,8 @@ public sealed class ControllerScenario : IAsyncDisposable
         _jobInformer = _factory.GetOrAdd(_jobClient, configure: o => (o.AtomicFifo, o.MetadataAccessor) = (true, SampleAccessors.Job));
 
         PodWrites = new CountingPodClient(_podClient);
-        ReplicaSetController = new ReplicaSetController(new SampleControllerOptions<ReplicaSet>
-        {
-            Pods = PodWrites,
-            Owners = _rsClient,
-            PodInformer = _podInformer,
-            OwnerInformer = _rsInformer,
-            UseConsistencyStore = _options.Consistency,
-            UseExpectations = _options.Expectations,
-            Workers = _options.Workers,
-            TimeProvider = _time,
-            LoggerFactory = _options.LoggerFactory,
-            MeterFactory = _meters,
-        });
-        JobController = new JobController(new SampleControllerOptions<Job>
-        {
-            Pods = PodWrites,
-            Owners = _jobClient,
-            PodInformer = _podInformer,
-            OwnerInformer = _jobInformer,
-            UseConsistencyStore = _options.Consistency,
-            UseExpectations = _options.Expectations,
-            Workers = _options.Workers,
-            TimeProvider = _time,
-            LoggerFactory = _options.LoggerFactory,
-            MeterFactory = _meters,
-        });
+        ReplicaSetController = new ReplicaSetController(ControllerOptions(_rsClient, _rsInformer));
+        JobController = new JobController(ControllerOptions(_jobClient, _jobInformer));
 
         if (Server is not null)
         {
@@ -619,6 +568,21 @@ public sealed class ControllerScenario : IAsyncDisposable
         {
         }
     }
+
+    private SampleControllerOptions<TOwner> ControllerOptions<TOwner>(IResourceClient<TOwner> owners, ISharedIndexInformer<TOwner> ownerInformer)
+        where TOwner : class, IKubeObject => new()
+        {
+            Pods = PodWrites,
+            Owners = owners,
+            PodInformer = _podInformer,
+            OwnerInformer = ownerInformer,
+            UseConsistencyStore = _options.Consistency,
+            UseExpectations = _options.Expectations,
+            Workers = _options.Workers,
+            TimeProvider = _time,
+            LoggerFactory = _options.LoggerFactory,
+            MeterFactory = _meters,
+        };
 
     private sealed record ServerView(int Pods, int MiscountedJobs, IReadOnlyList<ResourceVersionReport> Versions, string? Problem);
 }
