@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
@@ -29,13 +30,15 @@ internal static class ClientMode
 
     internal static JsonTypeInfo<BenchPod> TypedInfo(Args args)
     {
+        // --dedup-strings: the library's DeduplicatingStringConverter for every string (shared repeated values).
+        JsonSerializerContext context = args.Flag("dedup-strings") ? BenchDedupJsonContext.Default : BenchJsonContext.Default;
         if (!args.Flag("case-insensitive"))
         {
-            return BenchJsonContext.Default.BenchPod;
+            return (JsonTypeInfo<BenchPod>)context.GetTypeInfo(typeof(BenchPod))!;
         }
 
         // Like KubernetesJsonDefaults (JsonSerializerDefaults.Web): case-insensitive member matching.
-        var options = new JsonSerializerOptions(BenchJsonContext.Default.Options) { PropertyNameCaseInsensitive = true, TypeInfoResolver = BenchJsonContext.Default };
+        var options = new JsonSerializerOptions(context.Options) { PropertyNameCaseInsensitive = true, TypeInfoResolver = context };
         options.MakeReadOnly();
         return (JsonTypeInfo<BenchPod>)options.GetTypeInfo(typeof(BenchPod));
     }
@@ -54,6 +57,7 @@ internal static class ClientMode
         var watchEvents = args.Int("watch-events", 0);
         var warmupNamespace = args.String("warmup-namespace");
         var caseInsensitive = args.Flag("case-insensitive");
+        var dedupStrings = args.Flag("dedup-strings");
         args.RejectUnknown();
         if (path is not ("list" or "watchlist"))
         {
@@ -100,6 +104,7 @@ internal static class ClientMode
             ["path"] = path,
             ["model"] = model,
             ["caseInsensitive"] = caseInsensitive,
+            ["dedupStrings"] = dedupStrings,
             ["namespaceIndex"] = useIndex,
             ["handlers"] = handlers,
             ["expected"] = expected,

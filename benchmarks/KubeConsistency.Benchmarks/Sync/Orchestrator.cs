@@ -27,7 +27,18 @@ internal static class Orchestrator
         ["tc0"] = new() { ["DOTNET_TieredCompilation"] = "0" },
         ["quickjitloops0"] = new() { ["DOTNET_TC_QuickJitForLoops"] = "0" },
         ["nospin"] = new() { ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0" },
+        ["dedup"] = [],
     };
+
+    /// <summary>Client flags of named variants; a variant name may combine parts with <c>+</c> (<c>dedup+nospin</c>).</summary>
+    private static readonly Dictionary<string, string[]> VariantFlags = new(StringComparer.Ordinal)
+    {
+        ["dedup"] = ["--dedup-strings"],
+    };
+
+    private static IEnumerable<string> VariantParts(string variant) => variant.Split('+', StringSplitOptions.RemoveEmptyEntries);
+
+    private static IEnumerable<string> FlagsOf(string variant) => VariantParts(variant).SelectMany(p => VariantFlags.GetValueOrDefault(p) ?? []);
 
     // client-go v0.36.0 against kube-apiserver + etcd, same machine class, 1.5 KB pods (from the brief).
     private static readonly Dictionary<(int, string), (double WallMs, double? CpuMs, double? RssMiB)> Anchors = new()
@@ -73,6 +84,7 @@ internal static class Orchestrator
                                 var load = await WaitForQuietAsync(common);
                                 var clientArgs = new List<string> { "client", "--url", url, "--path", path, "--objects", n.ToString(CultureInfo.InvariantCulture), "--model", model, "--timeout", common.TimeoutSeconds.ToString(CultureInfo.InvariantCulture) };
                                 clientArgs.AddRange(clientFlags);
+                                clientArgs.AddRange(FlagsOf(variant));
                                 var result = await RunClientAsync(label, clientArgs, common.Environment(variant), common.Timeout, null);
                                 result["variant"] = variant;
                                 result["objects"] = n;
@@ -133,6 +145,7 @@ internal static class Orchestrator
                         "--watch-events", events.ToString(CultureInfo.InvariantCulture), "--timeout", common.TimeoutSeconds.ToString(CultureInfo.InvariantCulture),
                     };
                     clientArgs.AddRange(clientFlags);
+                    clientArgs.AddRange(FlagsOf(variant));
                     JsonNode? generated = null;
                     var result = await RunClientAsync(label, clientArgs, common.Environment(variant), common.Timeout, async client =>
                     {
@@ -229,7 +242,7 @@ internal static class Orchestrator
         var variants = args.String("variants", "default").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var v in variants)
         {
-            if (!Variants.ContainsKey(v))
+            if (!VariantParts(v).All(Variants.ContainsKey))
             {
                 throw new ArgumentException($"unknown variant '{v}'; known: {string.Join(", ", Variants.Keys)}");
             }
@@ -263,7 +276,7 @@ internal static class Orchestrator
     private static List<string> ClientFlags(Args args)
     {
         var flags = new List<string>();
-        foreach (var flag in (string[])["breakdown", "no-index", "case-insensitive", "no-settle"])
+        foreach (var flag in (string[])["breakdown", "no-index", "case-insensitive", "no-settle", "dedup-strings"])
         {
             if (args.Flag(flag))
             {
@@ -511,7 +524,15 @@ internal static class Orchestrator
 
         public Dictionary<string, string> Environment(string variant)
         {
-            var env = new Dictionary<string, string>(Orchestrator.Variants[variant], StringComparer.Ordinal);
+            var env = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var part in Orchestrator.VariantParts(variant))
+            {
+                foreach (var (k, v) in Orchestrator.Variants[part])
+                {
+                    env[k] = v;
+                }
+            }
+
             foreach (var (k, v) in Extra)
             {
                 env[k] = v;
