@@ -13,7 +13,8 @@ namespace KubeConsistency.Benchmarks.Sync;
 /// <c>client</c>: a fresh process that runs one informer over all namespaces until it has synced, checks the
 /// store, and prints <c>@RESULT {json}</c> with this process's own wall time, CPU, memory, GC and JIT figures.
 /// With <c>--watch-events E</c> it then stays subscribed, prints <c>@SYNCED</c> and measures how fast E updates
-/// reach a counting handler.
+/// reach a counting handler; with <c>--drain</c> it waits for <c>go</c> on stdin first, answers <c>@ARMED</c>, and
+/// the server then releases a held backlog of E events.
 /// </summary>
 internal static class ClientMode
 {
@@ -58,6 +59,7 @@ internal static class ClientMode
         var warmupNamespace = args.String("warmup-namespace");
         var caseInsensitive = args.Flag("case-insensitive");
         var dedupStrings = args.Flag("dedup-strings");
+        var drain = args.Flag("drain");
         args.RejectUnknown();
         if (path is not ("list" or "watchlist"))
         {
@@ -134,7 +136,23 @@ internal static class ClientMode
         {
             // Steady state: the orchestrator starts the generator on @SYNCED.
             Console.WriteLine("@SYNCED " + count);
+            if (drain)
+            {
+                // Drain mode: the server holds the backlog; measure from "go" (just before it is released), so
+                // neither the generator's pace nor idle waiting (thread-pool spinning) is in the figures.
+                while (await Console.In.ReadLineAsync() is { } line && line.Trim() != "go")
+                {
+                }
+
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            }
+
             var w0 = Snapshot.Take();
+            if (drain)
+            {
+                Console.WriteLine("@ARMED");
+            }
+
             var done = await Task.WhenAny(counter.Done, Task.Delay(timeout));
             var w1 = Snapshot.Take();
             var delivered = counter.Updates;
@@ -142,6 +160,7 @@ internal static class ClientMode
             var span = counter.LastAt - counter.FirstAt;
             var seconds = span > 0 ? span / (double)Stopwatch.Frequency : double.NaN;
             watch["updates"] = delivered;
+            watch["drain"] = drain;
             watch["complete"] = done == counter.Done;
             watch["firstToLastMs"] = Math.Round(seconds * 1000, 1);
             watch["eventsPerSecond"] = delivered > 1 ? Math.Round((delivered - 1) / seconds) : 0;

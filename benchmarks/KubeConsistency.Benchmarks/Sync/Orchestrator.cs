@@ -119,6 +119,15 @@ internal static class Orchestrator
         var events = args.Int("events", 200_000);
         var pods = args.Int("pods", 1000);
         var rate = args.Double("rate", 0);
+
+        // drain (default): the server builds the whole backlog while the client's watch is held, then releases
+        // it, so delivered events/s is the client's drain rate. paced: the old mode, events as generated.
+        var pacing = args.String("pacing", "drain");
+        if (pacing is not ("drain" or "paced"))
+        {
+            throw new ArgumentException("--pacing must be drain or paced");
+        }
+
         var path = args.String("path", "list");
         var model = args.String("model", "typed");
         var common = CommonOptions(args);
@@ -138,7 +147,7 @@ internal static class Orchestrator
                     using var server = await StartServerAsync(pods, common);
                     var url = JsonNode.Parse(server.Ready)!["url"]!.GetValue<string>();
                     var load = await WaitForQuietAsync(common);
-                    var label = $"watch {events} events {variant} #{r}";
+                    var label = $"watch {events} events {pacing} {variant} #{r}";
                     var clientArgs = new List<string>
                     {
                         "client", "--url", url, "--path", path, "--objects", pods.ToString(CultureInfo.InvariantCulture), "--model", model,
@@ -146,14 +155,34 @@ internal static class Orchestrator
                     };
                     clientArgs.AddRange(clientFlags);
                     clientArgs.AddRange(FlagsOf(variant));
+                    if (pacing == "drain")
+                    {
+                        clientArgs.Add("--drain");
+                    }
+
                     JsonNode? generated = null;
                     var result = await RunClientAsync(label, clientArgs, common.Environment(variant), common.Timeout, async client =>
                     {
                         await client.WaitForAsync("@SYNCED", common.Timeout);
+                        if (pacing == "drain")
+                        {
+                            await server.Process.SendAsync("hold");
+                            await server.Process.WaitForAsync("@HELD", common.Timeout);
+                        }
+
                         await server.Process.SendAsync(string.Create(CultureInfo.InvariantCulture, $"start {events} {rate}"));
+                        if (pacing == "drain")
+                        {
+                            generated = JsonNode.Parse(await server.Process.WaitForAsync("@GENERATED", common.Timeout));
+                            await client.SendAsync("go");
+                            await client.WaitForAsync("@ARMED", common.Timeout);
+                            await server.Process.SendAsync("release");
+                            await server.Process.WaitForAsync("@RELEASED", common.Timeout);
+                        }
                     });
-                    generated = JsonNode.Parse(await server.Process.WaitForAsync("@GENERATED", common.Timeout));
+                    generated ??= JsonNode.Parse(await server.Process.WaitForAsync("@GENERATED", common.Timeout));
                     result["variant"] = variant;
+                    result["pacing"] = pacing;
                     result["repeat"] = r;
                     result["generator"] = generated;
                     result["loadBefore"] = load;
@@ -410,7 +439,7 @@ internal static class Orchestrator
     private static JsonArray WatchMedians(JsonArray runs)
     {
         var result = new JsonArray();
-        foreach (var g in runs.Select(r => r!.AsObject()).GroupBy(r => r["variant"]!.GetValue<string>()))
+        foreach (var g in runs.Select(r => r!.AsObject()).GroupBy(r => r["pacing"]!.GetValue<string>() + " " + r["variant"]!.GetValue<string>()))
         {
             var o = new JsonObject { ["variant"] = g.Key, ["runs"] = g.Count(), ["allComplete"] = g.All(r => r["watch"]?["complete"]?.GetValue<bool>() == true) };
             foreach (var metric in (string[])["watch.updates", "watch.eventsPerSecond", "watch.cpuMs", "watch.cpuUsPerEvent", "watch.allocatedBytesPerEvent", "watch.gen0", "watch.gen1", "watch.gen2", "watch.gcPauseMs", "watch.peakWorkingSetBytes", "generator.eventsPerSecond", "generator.serverCpuSeconds", "loadBefore"])
