@@ -60,6 +60,7 @@ internal static class ClientMode
         var caseInsensitive = args.Flag("case-insensitive");
         var dedupStrings = args.Flag("dedup-strings");
         var drain = args.Flag("drain");
+        var warmupEvents = args.Int("warmup-events", 0);
         args.RejectUnknown();
         if (path is not ("list" or "watchlist"))
         {
@@ -80,7 +81,7 @@ internal static class ClientMode
         }
 
         var start = Snapshot.Take();
-        var counter = new CountingHandler<T>(watchEvents);
+        var counter = new CountingHandler<T>(watchEvents, warmupEvents);
         TimedListWatch<T>? timed = null;
         using var stop = new CancellationTokenSource();
         var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token);
@@ -136,6 +137,13 @@ internal static class ClientMode
         {
             // Steady state: the orchestrator starts the generator on @SYNCED.
             Console.WriteLine("@SYNCED " + count);
+            if (warmupEvents > 0)
+            {
+                // The first updates only make the watch path JIT-warm (tier-1); they are not measured.
+                await counter.WarmedUp.WaitAsync(timeout);
+                Console.WriteLine("@WARM " + warmupEvents);
+            }
+
             if (drain)
             {
                 // Drain mode: the server holds the backlog; measure from "go" (just before it is released), so
@@ -155,12 +163,13 @@ internal static class ClientMode
 
             var done = await Task.WhenAny(counter.Done, Task.Delay(timeout));
             var w1 = Snapshot.Take();
-            var delivered = counter.Updates;
+            var delivered = counter.Updates - warmupEvents;
             var watch = w1.Since(w0);
             var span = counter.LastAt - counter.FirstAt;
             var seconds = span > 0 ? span / (double)Stopwatch.Frequency : double.NaN;
             watch["updates"] = delivered;
             watch["drain"] = drain;
+            watch["warmupEvents"] = warmupEvents;
             watch["complete"] = done == counter.Done;
             watch["firstToLastMs"] = Math.Round(seconds * 1000, 1);
             watch["eventsPerSecond"] = delivered > 1 ? Math.Round((delivered - 1) / seconds) : 0;
@@ -239,11 +248,15 @@ internal static class ClientMode
     }
 }
 
-/// <summary>Counts adds and updates; completes <see cref="Done"/> at the target number of updates.</summary>
-internal sealed class CountingHandler<T>(int targetUpdates) : IResourceEventHandler<T>
+/// <summary>
+/// Counts adds and updates; completes <see cref="WarmedUp"/> after <paramref name="warmupUpdates"/> updates and
+/// <see cref="Done"/> after <paramref name="targetUpdates"/> more, timing only those.
+/// </summary>
+internal sealed class CountingHandler<T>(int targetUpdates, int warmupUpdates = 0) : IResourceEventHandler<T>
     where T : class
 {
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _warmedUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _adds;
     private long _updates;
 
@@ -257,12 +270,24 @@ internal sealed class CountingHandler<T>(int targetUpdates) : IResourceEventHand
 
     public Task Done => _done.Task;
 
+    public Task WarmedUp => warmupUpdates == 0 ? Task.CompletedTask : _warmedUp.Task;
+
     public void OnAdd(T obj, bool isInInitialList) => Interlocked.Increment(ref _adds);
 
     public void OnUpdate(T oldObj, T newObj)
     {
         // One delivery task per handler: no races on the timestamps.
-        var n = Interlocked.Increment(ref _updates);
+        var n = Interlocked.Increment(ref _updates) - warmupUpdates;
+        if (n <= 0)
+        {
+            if (n == 0)
+            {
+                _warmedUp.TrySetResult();
+            }
+
+            return;
+        }
+
         var now = Stopwatch.GetTimestamp();
         if (n == 1)
         {

@@ -68,6 +68,10 @@ internal static class ServeMode
             Console.WriteLine("@READY " + ready.ToJsonString());
 
             Task? generator = null;
+
+            // Sequence numbers continue across "start" commands: a patch never repeats a value (a no-op patch
+            // would produce no event, and the client would wait for it forever).
+            var sequence = 0;
             while (await Console.In.ReadLineAsync() is { } line)
             {
                 var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -111,7 +115,9 @@ internal static class ServeMode
                         continue;
                     }
 
-                    generator = Task.Run(() => GenerateAsync(server, keys, count, rate));
+                    var first = sequence;
+                    sequence += count;
+                    generator = Task.Run(() => GenerateAsync(server, keys, first, count, rate));
                 }
                 else
                 {
@@ -146,7 +152,7 @@ internal static class ServeMode
         return (objects == 0 ? 0 : total / objects, total);
     }
 
-    private static async Task GenerateAsync(EmbeddedApiServer server, (string Namespace, string Name)[] keys, int count, double rate)
+    private static async Task GenerateAsync(EmbeddedApiServer server, (string Namespace, string Name)[] keys, int first, int count, double rate)
     {
         try
         {
@@ -164,8 +170,8 @@ internal static class ServeMode
                     }
                 }
 
-                var (ns, name) = keys[i % keys.Length];
-                var patch = "{\"metadata\":{\"labels\":{\"bench/seq\":\"" + i.ToString(CultureInfo.InvariantCulture) + "\"}}}";
+                var (ns, name) = keys[(first + i) % keys.Length];
+                var patch = "{\"metadata\":{\"labels\":{\"bench/seq\":\"" + (first + i).ToString(CultureInfo.InvariantCulture) + "\"}}}";
                 server.Objects.Patch(ApiResourceDefinition.Pods, ns, name, patch);
             }
 
