@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -34,7 +35,7 @@ public sealed class DeduplicatingStringConverter : JsonConverter<string>
     // enough to stay cache-friendly. A power of two so the slot is a mask of the hash.
     private const int SlotCount = 1 << 15;
 
-    private static readonly string?[] Table = new string?[SlotCount];
+    private static readonly Entry[] Table = new Entry[SlotCount];
 
     /// <summary>Creates a converter; every instance shares the same process-wide table.</summary>
     public DeduplicatingStringConverter()
@@ -94,32 +95,66 @@ public sealed class DeduplicatingStringConverter : JsonConverter<string>
             return reader.GetString()!;
         }
 
-        ref var slot = ref Table[(int)(Hash(bytes) & (SlotCount - 1))];
+        var hash = Hash(bytes);
+        ref var entry = ref Table[(int)(hash & (SlotCount - 1))];
 
-        // A torn read is impossible (references are atomic) and a stale one is harmless: the content check
-        // decides, so a racing writer can only cause a miss, never a wrong value.
-        var cached = Volatile.Read(ref slot);
-        if (cached is not null && cached.Length == bytes.Length && Ascii.Equals(bytes, cached))
+        // The stored hash is checked first so that a unique value (UID, IP) does not dereference the string in its
+        // slot: that string is usually cold, and the cache miss would cost more than allocating. The hash and the
+        // reference may be torn by a racing writer; that is harmless because the content check decides, so a race
+        // can only cause a miss, never a wrong value (references themselves are atomic).
+        if (Volatile.Read(ref entry.Hash) == hash)
         {
-            return cached;
+            var cached = Volatile.Read(ref entry.Value);
+            if (cached is not null && cached.Length == bytes.Length && Ascii.Equals(bytes, cached))
+            {
+                return cached;
+            }
         }
 
         var created = Encoding.ASCII.GetString(bytes);
 
         // Release semantics: another thread never sees the reference before the characters.
-        Volatile.Write(ref slot, created);
+        Volatile.Write(ref entry.Value, created);
+        Volatile.Write(ref entry.Hash, hash);
         return created;
     }
 
     private static uint Hash(ReadOnlySpan<byte> bytes)
     {
-        // FNV-1a: values are short and the table is lossy, so spread matters more than speed on long inputs.
-        var h = 2166136261u;
-        foreach (var b in bytes)
+        // Eight bytes per step (values are at most 64 bytes): a byte-at-a-time hash was a measurable part of the
+        // decode. Multiply-xorshift mixing; the length is mixed in so prefixes differ.
+        var h = (ulong)bytes.Length * 0x9E3779B97F4A7C15UL;
+        var i = 0;
+        for (; i + 8 <= bytes.Length; i += 8)
         {
-            h = (h ^ b) * 16777619u;
+            h = Mix(h ^ BinaryPrimitives.ReadUInt64LittleEndian(bytes[i..]));
         }
 
-        return h;
+        if (i < bytes.Length)
+        {
+            // The last 1–7 bytes, zero-padded.
+            ulong tail = 0;
+            for (var shift = 0; i < bytes.Length; i++, shift += 8)
+            {
+                tail |= (ulong)bytes[i] << shift;
+            }
+
+            h = Mix(h ^ tail);
+        }
+
+        return (uint)(h ^ (h >> 32));
+    }
+
+    private static ulong Mix(ulong h)
+    {
+        h *= 0xBF58476D1CE4E5B9UL;
+        return h ^ (h >> 31);
+    }
+
+    /// <summary>A table slot: the hash of the value, so a mismatch is found without touching the string.</summary>
+    private struct Entry
+    {
+        public uint Hash;
+        public string? Value;
     }
 }
