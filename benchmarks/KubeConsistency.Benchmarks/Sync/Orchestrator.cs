@@ -56,7 +56,8 @@ internal static class Orchestrator
         var paths = pathArg == "both" ? new[] { "list", "watchlist" } : pathArg.Split(',');
         var modelArg = args.String("model", "typed");
         var models = modelArg == "both" ? new[] { "typed", "node" } : modelArg.Split(',');
-        var common = CommonOptions(args);
+        // Both string decodings by default: the library's DeduplicatingStringConverter trades CPU for memory.
+        var common = CommonOptions(args, "default,dedup");
         var clientFlags = ClientFlags(args);
         args.RejectUnknown();
 
@@ -281,9 +282,9 @@ internal static class Orchestrator
 
     private static double Load1() => ProcStats.LoadAverage()?[0] ?? double.NaN;
 
-    private static Common CommonOptions(Args args)
+    private static Common CommonOptions(Args args, string defaultVariants = "default")
     {
-        var variants = args.String("variants", "default").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var variants = args.String("variants", defaultVariants).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var v in variants)
         {
             if (!VariantParts(v).All(Variants.ContainsKey))
