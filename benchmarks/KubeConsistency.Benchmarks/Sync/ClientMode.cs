@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
@@ -12,7 +13,8 @@ namespace KubeConsistency.Benchmarks.Sync;
 /// <c>client</c>: a fresh process that runs one informer over all namespaces until it has synced, checks the
 /// store, and prints <c>@RESULT {json}</c> with this process's own wall time, CPU, memory, GC and JIT figures.
 /// With <c>--watch-events E</c> it then stays subscribed, prints <c>@SYNCED</c> and measures how fast E updates
-/// reach a counting handler.
+/// reach a counting handler; with <c>--drain</c> it waits for <c>go</c> on stdin first, answers <c>@ARMED</c>, and
+/// the server then releases a held backlog of E events.
 /// </summary>
 internal static class ClientMode
 {
@@ -29,13 +31,15 @@ internal static class ClientMode
 
     internal static JsonTypeInfo<BenchPod> TypedInfo(Args args)
     {
+        // --dedup-strings: the library's DeduplicatingStringConverter for every string (shared repeated values).
+        JsonSerializerContext context = args.Flag("dedup-strings") ? BenchDedupJsonContext.Default : BenchJsonContext.Default;
         if (!args.Flag("case-insensitive"))
         {
-            return BenchJsonContext.Default.BenchPod;
+            return (JsonTypeInfo<BenchPod>)context.GetTypeInfo(typeof(BenchPod))!;
         }
 
         // Like KubernetesJsonDefaults (JsonSerializerDefaults.Web): case-insensitive member matching.
-        var options = new JsonSerializerOptions(BenchJsonContext.Default.Options) { PropertyNameCaseInsensitive = true, TypeInfoResolver = BenchJsonContext.Default };
+        var options = new JsonSerializerOptions(context.Options) { PropertyNameCaseInsensitive = true, TypeInfoResolver = context };
         options.MakeReadOnly();
         return (JsonTypeInfo<BenchPod>)options.GetTypeInfo(typeof(BenchPod));
     }
@@ -54,6 +58,9 @@ internal static class ClientMode
         var watchEvents = args.Int("watch-events", 0);
         var warmupNamespace = args.String("warmup-namespace");
         var caseInsensitive = args.Flag("case-insensitive");
+        var dedupStrings = args.Flag("dedup-strings");
+        var drain = args.Flag("drain");
+        var warmupEvents = args.Int("warmup-events", 0);
         args.RejectUnknown();
         if (path is not ("list" or "watchlist"))
         {
@@ -74,7 +81,7 @@ internal static class ClientMode
         }
 
         var start = Snapshot.Take();
-        var counter = new CountingHandler<T>(watchEvents);
+        var counter = new CountingHandler<T>(watchEvents, warmupEvents);
         TimedListWatch<T>? timed = null;
         using var stop = new CancellationTokenSource();
         var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token);
@@ -100,6 +107,7 @@ internal static class ClientMode
             ["path"] = path,
             ["model"] = model,
             ["caseInsensitive"] = caseInsensitive,
+            ["dedupStrings"] = dedupStrings,
             ["namespaceIndex"] = useIndex,
             ["handlers"] = handlers,
             ["expected"] = expected,
@@ -129,14 +137,39 @@ internal static class ClientMode
         {
             // Steady state: the orchestrator starts the generator on @SYNCED.
             Console.WriteLine("@SYNCED " + count);
+            if (warmupEvents > 0)
+            {
+                // The first updates only make the watch path JIT-warm (tier-1); they are not measured.
+                await counter.WarmedUp.WaitAsync(timeout);
+                Console.WriteLine("@WARM " + warmupEvents);
+            }
+
+            if (drain)
+            {
+                // Drain mode: the server holds the backlog; measure from "go" (just before it is released), so
+                // neither the generator's pace nor idle waiting (thread-pool spinning) is in the figures.
+                while (await Console.In.ReadLineAsync() is { } line && line.Trim() != "go")
+                {
+                }
+
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            }
+
             var w0 = Snapshot.Take();
+            if (drain)
+            {
+                Console.WriteLine("@ARMED");
+            }
+
             var done = await Task.WhenAny(counter.Done, Task.Delay(timeout));
             var w1 = Snapshot.Take();
-            var delivered = counter.Updates;
+            var delivered = counter.Updates - warmupEvents;
             var watch = w1.Since(w0);
             var span = counter.LastAt - counter.FirstAt;
             var seconds = span > 0 ? span / (double)Stopwatch.Frequency : double.NaN;
             watch["updates"] = delivered;
+            watch["drain"] = drain;
+            watch["warmupEvents"] = warmupEvents;
             watch["complete"] = done == counter.Done;
             watch["firstToLastMs"] = Math.Round(seconds * 1000, 1);
             watch["eventsPerSecond"] = delivered > 1 ? Math.Round((delivered - 1) / seconds) : 0;
@@ -215,11 +248,15 @@ internal static class ClientMode
     }
 }
 
-/// <summary>Counts adds and updates; completes <see cref="Done"/> at the target number of updates.</summary>
-internal sealed class CountingHandler<T>(int targetUpdates) : IResourceEventHandler<T>
+/// <summary>
+/// Counts adds and updates; completes <see cref="WarmedUp"/> after <paramref name="warmupUpdates"/> updates and
+/// <see cref="Done"/> after <paramref name="targetUpdates"/> more, timing only those.
+/// </summary>
+internal sealed class CountingHandler<T>(int targetUpdates, int warmupUpdates = 0) : IResourceEventHandler<T>
     where T : class
 {
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _warmedUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _adds;
     private long _updates;
 
@@ -233,12 +270,24 @@ internal sealed class CountingHandler<T>(int targetUpdates) : IResourceEventHand
 
     public Task Done => _done.Task;
 
+    public Task WarmedUp => warmupUpdates == 0 ? Task.CompletedTask : _warmedUp.Task;
+
     public void OnAdd(T obj, bool isInInitialList) => Interlocked.Increment(ref _adds);
 
     public void OnUpdate(T oldObj, T newObj)
     {
         // One delivery task per handler: no races on the timestamps.
-        var n = Interlocked.Increment(ref _updates);
+        var n = Interlocked.Increment(ref _updates) - warmupUpdates;
+        if (n <= 0)
+        {
+            if (n == 0)
+            {
+                _warmedUp.TrySetResult();
+            }
+
+            return;
+        }
+
         var now = Stopwatch.GetTimestamp();
         if (n == 1)
         {

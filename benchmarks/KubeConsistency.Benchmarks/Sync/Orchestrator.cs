@@ -27,7 +27,18 @@ internal static class Orchestrator
         ["tc0"] = new() { ["DOTNET_TieredCompilation"] = "0" },
         ["quickjitloops0"] = new() { ["DOTNET_TC_QuickJitForLoops"] = "0" },
         ["nospin"] = new() { ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0" },
+        ["dedup"] = [],
     };
+
+    /// <summary>Client flags of named variants; a variant name may combine parts with <c>+</c> (<c>dedup+nospin</c>).</summary>
+    private static readonly Dictionary<string, string[]> VariantFlags = new(StringComparer.Ordinal)
+    {
+        ["dedup"] = ["--dedup-strings"],
+    };
+
+    private static IEnumerable<string> VariantParts(string variant) => variant.Split('+', StringSplitOptions.RemoveEmptyEntries);
+
+    private static IEnumerable<string> FlagsOf(string variant) => VariantParts(variant).SelectMany(p => VariantFlags.GetValueOrDefault(p) ?? []);
 
     // client-go v0.36.0 against kube-apiserver + etcd, same machine class, 1.5 KB pods (from the brief).
     private static readonly Dictionary<(int, string), (double WallMs, double? CpuMs, double? RssMiB)> Anchors = new()
@@ -45,7 +56,8 @@ internal static class Orchestrator
         var paths = pathArg == "both" ? new[] { "list", "watchlist" } : pathArg.Split(',');
         var modelArg = args.String("model", "typed");
         var models = modelArg == "both" ? new[] { "typed", "node" } : modelArg.Split(',');
-        var common = CommonOptions(args);
+        // Both string decodings by default: the library's DeduplicatingStringConverter trades CPU for memory.
+        var common = CommonOptions(args, "default,dedup");
         var clientFlags = ClientFlags(args);
         args.RejectUnknown();
 
@@ -73,6 +85,7 @@ internal static class Orchestrator
                                 var load = await WaitForQuietAsync(common);
                                 var clientArgs = new List<string> { "client", "--url", url, "--path", path, "--objects", n.ToString(CultureInfo.InvariantCulture), "--model", model, "--timeout", common.TimeoutSeconds.ToString(CultureInfo.InvariantCulture) };
                                 clientArgs.AddRange(clientFlags);
+                                clientArgs.AddRange(FlagsOf(variant));
                                 var result = await RunClientAsync(label, clientArgs, common.Environment(variant), common.Timeout, null);
                                 result["variant"] = variant;
                                 result["objects"] = n;
@@ -107,6 +120,18 @@ internal static class Orchestrator
         var events = args.Int("events", 200_000);
         var pods = args.Int("pods", 1000);
         var rate = args.Double("rate", 0);
+
+        // drain (default): the server builds the whole backlog while the client's watch is held, then releases
+        // it, so delivered events/s is the client's drain rate. paced: the old mode, events as generated.
+        var pacing = args.String("pacing", "drain");
+
+        // Updates before the measured ones, so the watch path is tier-1 JIT code (a LIST sync does not run it).
+        var warmup = args.Int("warmup-events", pacing == "drain" ? 20_000 : 0);
+        if (pacing is not ("drain" or "paced"))
+        {
+            throw new ArgumentException("--pacing must be drain or paced");
+        }
+
         var path = args.String("path", "list");
         var model = args.String("model", "typed");
         var common = CommonOptions(args);
@@ -126,21 +151,54 @@ internal static class Orchestrator
                     using var server = await StartServerAsync(pods, common);
                     var url = JsonNode.Parse(server.Ready)!["url"]!.GetValue<string>();
                     var load = await WaitForQuietAsync(common);
-                    var label = $"watch {events} events {variant} #{r}";
+                    var label = $"watch {events} events {pacing} {variant} #{r}";
                     var clientArgs = new List<string>
                     {
                         "client", "--url", url, "--path", path, "--objects", pods.ToString(CultureInfo.InvariantCulture), "--model", model,
                         "--watch-events", events.ToString(CultureInfo.InvariantCulture), "--timeout", common.TimeoutSeconds.ToString(CultureInfo.InvariantCulture),
                     };
                     clientArgs.AddRange(clientFlags);
+                    clientArgs.AddRange(FlagsOf(variant));
+                    if (pacing == "drain")
+                    {
+                        clientArgs.Add("--drain");
+                    }
+
+                    if (warmup > 0)
+                    {
+                        clientArgs.AddRange(["--warmup-events", warmup.ToString(CultureInfo.InvariantCulture)]);
+                    }
+
                     JsonNode? generated = null;
                     var result = await RunClientAsync(label, clientArgs, common.Environment(variant), common.Timeout, async client =>
                     {
                         await client.WaitForAsync("@SYNCED", common.Timeout);
+                        if (warmup > 0)
+                        {
+                            await server.Process.SendAsync(string.Create(CultureInfo.InvariantCulture, $"start {warmup} 0"));
+                            await server.Process.WaitForAsync("@GENERATED", common.Timeout);
+                            await client.WaitForAsync("@WARM", common.Timeout);
+                        }
+
+                        if (pacing == "drain")
+                        {
+                            await server.Process.SendAsync("hold");
+                            await server.Process.WaitForAsync("@HELD", common.Timeout);
+                        }
+
                         await server.Process.SendAsync(string.Create(CultureInfo.InvariantCulture, $"start {events} {rate}"));
+                        if (pacing == "drain")
+                        {
+                            generated = JsonNode.Parse(await server.Process.WaitForAsync("@GENERATED", common.Timeout));
+                            await client.SendAsync("go");
+                            await client.WaitForAsync("@ARMED", common.Timeout);
+                            await server.Process.SendAsync("release");
+                            await server.Process.WaitForAsync("@RELEASED", common.Timeout);
+                        }
                     });
-                    generated = JsonNode.Parse(await server.Process.WaitForAsync("@GENERATED", common.Timeout));
+                    generated ??= JsonNode.Parse(await server.Process.WaitForAsync("@GENERATED", common.Timeout));
                     result["variant"] = variant;
+                    result["pacing"] = pacing;
                     result["repeat"] = r;
                     result["generator"] = generated;
                     result["loadBefore"] = load;
@@ -224,12 +282,12 @@ internal static class Orchestrator
 
     private static double Load1() => ProcStats.LoadAverage()?[0] ?? double.NaN;
 
-    private static Common CommonOptions(Args args)
+    private static Common CommonOptions(Args args, string defaultVariants = "default")
     {
-        var variants = args.String("variants", "default").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var variants = args.String("variants", defaultVariants).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var v in variants)
         {
-            if (!Variants.ContainsKey(v))
+            if (!VariantParts(v).All(Variants.ContainsKey))
             {
                 throw new ArgumentException($"unknown variant '{v}'; known: {string.Join(", ", Variants.Keys)}");
             }
@@ -263,7 +321,7 @@ internal static class Orchestrator
     private static List<string> ClientFlags(Args args)
     {
         var flags = new List<string>();
-        foreach (var flag in (string[])["breakdown", "no-index", "case-insensitive", "no-settle"])
+        foreach (var flag in (string[])["breakdown", "no-index", "case-insensitive", "no-settle", "dedup-strings"])
         {
             if (args.Flag(flag))
             {
@@ -397,7 +455,7 @@ internal static class Orchestrator
     private static JsonArray WatchMedians(JsonArray runs)
     {
         var result = new JsonArray();
-        foreach (var g in runs.Select(r => r!.AsObject()).GroupBy(r => r["variant"]!.GetValue<string>()))
+        foreach (var g in runs.Select(r => r!.AsObject()).GroupBy(r => r["pacing"]!.GetValue<string>() + " " + r["variant"]!.GetValue<string>()))
         {
             var o = new JsonObject { ["variant"] = g.Key, ["runs"] = g.Count(), ["allComplete"] = g.All(r => r["watch"]?["complete"]?.GetValue<bool>() == true) };
             foreach (var metric in (string[])["watch.updates", "watch.eventsPerSecond", "watch.cpuMs", "watch.cpuUsPerEvent", "watch.allocatedBytesPerEvent", "watch.gen0", "watch.gen1", "watch.gen2", "watch.gcPauseMs", "watch.peakWorkingSetBytes", "generator.eventsPerSecond", "generator.serverCpuSeconds", "loadBefore"])
@@ -511,7 +569,15 @@ internal static class Orchestrator
 
         public Dictionary<string, string> Environment(string variant)
         {
-            var env = new Dictionary<string, string>(Orchestrator.Variants[variant], StringComparer.Ordinal);
+            var env = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var part in Orchestrator.VariantParts(variant))
+            {
+                foreach (var (k, v) in Orchestrator.Variants[part])
+                {
+                    env[k] = v;
+                }
+            }
+
             foreach (var (k, v) in Extra)
             {
                 env[k] = v;

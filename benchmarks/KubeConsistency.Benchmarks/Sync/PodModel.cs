@@ -288,3 +288,16 @@ public sealed class BenchWatchEvent
 [JsonSerializable(typeof(BenchWatchEvent))]
 [JsonSerializable(typeof(System.Text.Json.Nodes.JsonNode))]
 public sealed partial class BenchJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// The same contract with <see cref="KubeConsistency.Client.DeduplicatingStringConverter"/> for every string
+/// (client flag <c>--dedup-strings</c>): repeated namespaces, labels, images, node names share one instance.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(KubeConsistency.Client.DeduplicatingStringConverter)])]
+[JsonSerializable(typeof(BenchPod))]
+[JsonSerializable(typeof(BenchPodList))]
+[JsonSerializable(typeof(BenchWatchEvent))]
+public sealed partial class BenchDedupJsonContext : JsonSerializerContext;

@@ -9,7 +9,9 @@ namespace KubeConsistency.Benchmarks.Sync;
 /// <c>serve</c>: an <see cref="EmbeddedApiServer"/> seeded with N pods in this (separate) process. Prints
 /// <c>@READY {json}</c> when seeded, then obeys stdin: <c>start COUNT RATE</c> merge-patches a label on the
 /// seeded pods round-robin (RATE events/s, 0 = as fast as possible) and prints <c>@GENERATED {json}</c>;
-/// <c>quit</c> or the end of stdin (the orchestrator died) stops the server.
+/// <c>hold</c> waits for an open pod watch and then holds back every pod watch event (the watch delay fault,
+/// set to a day) and prints <c>@HELD</c>; <c>release</c> clears it, so the watchers get the whole backlog at once,
+/// and prints <c>@RELEASED</c>; <c>quit</c> or the end of stdin (the orchestrator died) stops the server.
 /// </summary>
 internal static class ServeMode
 {
@@ -66,6 +68,10 @@ internal static class ServeMode
             Console.WriteLine("@READY " + ready.ToJsonString());
 
             Task? generator = null;
+
+            // Sequence numbers continue across "start" commands: a patch never repeats a value (a no-op patch
+            // would produce no event, and the client would wait for it forever).
+            var sequence = 0;
             while (await Console.In.ReadLineAsync() is { } line)
             {
                 var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -79,7 +85,27 @@ internal static class ServeMode
                     break;
                 }
 
-                if (parts[0] == "start" && parts.Length >= 2)
+                if (parts[0] == "hold")
+                {
+                    // Only events committed after this are held; the client's watch must already be open so none
+                    // of the backlog is replayed from (bounded) history instead of the live queue.
+                    await server.Faults.WaitForOpenWatchesAsync(ApiResourceDefinition.Pods.Group, ApiResourceDefinition.Pods.Plural);
+                    server.Faults.SetWatchDelay(ApiResourceDefinition.Pods.Group, ApiResourceDefinition.Pods.Plural, TimeSpan.FromDays(1));
+                    Console.WriteLine("@HELD " + server.CurrentResourceVersion);
+                }
+                else if (parts[0] == "release")
+                {
+                    if (generator is not null)
+                    {
+                        await generator;
+                    }
+
+                    // The held stream provably has the backlog queued behind its first event.
+                    await server.Faults.WaitForDelayedWatchStreamsAsync();
+                    server.Faults.SetWatchDelay(ApiResourceDefinition.Pods.Group, ApiResourceDefinition.Pods.Plural, TimeSpan.Zero);
+                    Console.WriteLine("@RELEASED " + server.CurrentResourceVersion);
+                }
+                else if (parts[0] == "start" && parts.Length >= 2)
                 {
                     var count = int.Parse(parts[1], CultureInfo.InvariantCulture);
                     var rate = parts.Length >= 3 ? double.Parse(parts[2], CultureInfo.InvariantCulture) : 0;
@@ -89,7 +115,9 @@ internal static class ServeMode
                         continue;
                     }
 
-                    generator = Task.Run(() => GenerateAsync(server, keys, count, rate));
+                    var first = sequence;
+                    sequence += count;
+                    generator = Task.Run(() => GenerateAsync(server, keys, first, count, rate));
                 }
                 else
                 {
@@ -124,7 +152,7 @@ internal static class ServeMode
         return (objects == 0 ? 0 : total / objects, total);
     }
 
-    private static async Task GenerateAsync(EmbeddedApiServer server, (string Namespace, string Name)[] keys, int count, double rate)
+    private static async Task GenerateAsync(EmbeddedApiServer server, (string Namespace, string Name)[] keys, int first, int count, double rate)
     {
         try
         {
@@ -142,8 +170,8 @@ internal static class ServeMode
                     }
                 }
 
-                var (ns, name) = keys[i % keys.Length];
-                var patch = "{\"metadata\":{\"labels\":{\"bench/seq\":\"" + i.ToString(CultureInfo.InvariantCulture) + "\"}}}";
+                var (ns, name) = keys[(first + i) % keys.Length];
+                var patch = "{\"metadata\":{\"labels\":{\"bench/seq\":\"" + (first + i).ToString(CultureInfo.InvariantCulture) + "\"}}}";
                 server.Objects.Patch(ApiResourceDefinition.Pods, ns, name, patch);
             }
 

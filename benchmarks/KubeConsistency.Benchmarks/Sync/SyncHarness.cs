@@ -3,8 +3,8 @@ namespace KubeConsistency.Benchmarks.Sync;
 /// <summary>
 /// Entry point of the whole-process informer benchmarks.
 /// <list type="bullet">
-/// <item><c>sync --objects 10000,100000 --path list|watchlist|both [--repeat 3] [--model typed|node|both] [--variants default,svr,…]</c></item>
-/// <item><c>watch-throughput --events 200000 [--pods 1000] [--rate 0] [--repeat 3]</c></item>
+/// <item><c>sync --objects 10000,100000 --path list|watchlist|both [--repeat 3] [--model typed|node|both] [--variants default,dedup (the default),nospin+dedup,…] [--dedup-strings]</c></item>
+/// <item><c>watch-throughput --events 200000 [--pods 1000] [--pacing drain|paced] [--warmup-events 20000] [--rate 0] [--repeat 3]</c>: drain (default) releases a held backlog, measuring the client; paced delivers events as the server generates them.</item>
 /// <item><c>phases --url URL</c>: a one-process breakdown of the LIST and watch-list client path (HTTP, decode, FIFO, store).</item>
 /// <item><c>serve</c> and <c>client</c>: the child processes the orchestrator starts.</item>
 /// </list>
