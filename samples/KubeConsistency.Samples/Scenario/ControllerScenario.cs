@@ -40,7 +40,7 @@ public sealed class ControllerScenario : IAsyncDisposable
     private readonly ScenarioOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly SampleMeterFactory _meters = new();
+    private readonly TestMeterFactory _meters = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly string _runId;
     private readonly List<Task> _runs = [];
@@ -88,7 +88,7 @@ public sealed class ControllerScenario : IAsyncDisposable
     public StaleSkipCounter Skips { get; }
 
     /// <summary>The meter factory every component of this run reports to.</summary>
-    public SampleMeterFactory MeterFactory => _meters;
+    public TestMeterFactory MeterFactory => _meters;
 
     /// <summary>The ReplicaSet controller.</summary>
     public ReplicaSetController ReplicaSetController { get; private set; } = null!;

@@ -5,43 +5,6 @@ using KubeConsistency.Controllers;
 namespace KubeConsistency.Samples.Scenario;
 
 /// <summary>
-/// A minimal <see cref="IMeterFactory"/> (what <c>services.AddMetrics()</c> provides in a hosted app): one meter per
-/// name and version, scoped to this factory, so a scenario's instruments never mix with another's in the same process.
-/// </summary>
-public sealed class SampleMeterFactory : IMeterFactory
-{
-    private readonly List<Meter> _meters = [];
-
-    /// <inheritdoc/>
-    public Meter Create(MeterOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        lock (_meters)
-        {
-            var existing = _meters.Find(m => m.Name == options.Name && m.Version == options.Version);
-            if (existing is not null)
-            {
-                return existing;
-            }
-
-            var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
-            _meters.Add(meter);
-            return meter;
-        }
-    }
-
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        lock (_meters)
-        {
-            _meters.ForEach(static m => m.Dispose());
-            _meters.Clear();
-        }
-    }
-}
-
-/// <summary>
 /// Counts the staleness gates' skips (<c>&lt;controller&gt;.stale_sync_skips</c>, exported as
 /// <c>&lt;controller&gt;_stale_sync_skips_total{group,resource}</c>) through a <see cref="MeterListener"/>, for the meters
 /// of one <see cref="IMeterFactory"/>.

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using KubeConsistency.Controllers;
+using KubeConsistency.Testing;
 using KubeConsistency.Tests.Controllers.WorkQueue;
 
 namespace KubeConsistency.Tests.Controllers;

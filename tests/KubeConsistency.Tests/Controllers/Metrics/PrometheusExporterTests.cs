@@ -3,6 +3,7 @@ using System.Text;
 using KubeConsistency.Consistency;
 using KubeConsistency.Controllers;
 using KubeConsistency.Metrics;
+using KubeConsistency.Testing;
 using KubeConsistency.Tests.Controllers.WorkQueue;
 
 namespace KubeConsistency.Tests.Controllers.Metrics;

@@ -4,37 +4,6 @@ using Microsoft.Extensions.Logging;
 
 namespace KubeConsistency.Tests.Controllers.WorkQueue;
 
-/// <summary>An <see cref="IMeterFactory"/> with its own meter, so parallel tests never see each other's metrics.</summary>
-internal sealed class TestMeterFactory : IMeterFactory
-{
-    private readonly List<Meter> _meters = [];
-
-    public Meter Create(MeterOptions options)
-    {
-        lock (_meters)
-        {
-            var existing = _meters.Find(m => m.Name == options.Name && m.Version == options.Version);
-            if (existing is not null)
-            {
-                return existing;
-            }
-
-            var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
-            _meters.Add(meter);
-            return meter;
-        }
-    }
-
-    public void Dispose()
-    {
-        lock (_meters)
-        {
-            _meters.ForEach(m => m.Dispose());
-            _meters.Clear();
-        }
-    }
-}
-
 /// <summary>Records every measurement of the instruments created through one <see cref="TestMeterFactory"/>.</summary>
 internal sealed class MetricCollector : IDisposable
 {

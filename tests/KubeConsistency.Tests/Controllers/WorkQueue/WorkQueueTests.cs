@@ -1,4 +1,5 @@
 using KubeConsistency.Controllers;
+using KubeConsistency.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace KubeConsistency.Tests.Controllers.WorkQueue;
