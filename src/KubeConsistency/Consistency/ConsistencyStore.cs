@@ -39,9 +39,15 @@ internal sealed class NoopConsistencyStore : IConsistencyStore
 /// replaces upstream's RW lock; record replacement and removal are compare-and-swap, which gives the same
 /// outcomes); each record keeps its own lock over a small array of (group-resource, written RV).
 /// </summary>
+/// <remarks>
+/// The map is keyed by the owner's <em>name</em> and holds an immutable array of the records of owners with that
+/// name (one per namespace, almost always one in all). A string key gets the framework's fast non-randomised
+/// string hash, which falls back to the randomised one when a bucket degenerates — flooding-safe, and a third
+/// of the cost of hashing a <see cref="NamespacedName"/> with the randomised hash on every lookup.
+/// </remarks>
 internal sealed class RealConsistencyStore : IConsistencyStore
 {
-    private readonly ConcurrentDictionary<NamespacedName, OwnerRecord> _writes = new(OwnerComparer.Instance);
+    private readonly ConcurrentDictionary<string, OwnerRecord[]> _writes = new(StringComparer.Ordinal);
     private readonly Dictionary<GroupResource, ILastSyncResourceVersionGetter?> _stores;
 
     public RealConsistencyStore(IEnumerable<KeyValuePair<GroupResource, ILastSyncResourceVersionGetter>> stores)
@@ -53,6 +59,8 @@ internal sealed class RealConsistencyStore : IConsistencyStore
         }
     }
 
+    internal int RecordCount => _writes.Values.Sum(static records => records.Length);
+
     public void WroteAt(NamespacedName owner, string ownerUid, GroupResource resource, string resourceVersion)
     {
         ownerUid ??= string.Empty;
@@ -62,7 +70,7 @@ internal sealed class RealConsistencyStore : IConsistencyStore
 
     public ConsistencyError? EnsureReady(NamespacedName owner)
     {
-        if (!_writes.TryGetValue(owner, out var record))
+        if (Find(owner) is not { } record)
         {
             return null;
         }
@@ -71,7 +79,7 @@ internal sealed class RealConsistencyStore : IConsistencyStore
         if (error is null)
         {
             // Every entry passed (or was skipped): forget the whole record, but only this record (§7.3 step 3).
-            _writes.TryRemove(new KeyValuePair<NamespacedName, OwnerRecord>(owner, record));
+            Remove(owner.Name, record);
         }
 
         return error;
@@ -79,36 +87,73 @@ internal sealed class RealConsistencyStore : IConsistencyStore
 
     public void Clear(NamespacedName owner, string ownerUid)
     {
-        if (_writes.TryGetValue(owner, out var record) && (string.IsNullOrEmpty(ownerUid) || string.Equals(record.OwnerUid, ownerUid, StringComparison.Ordinal)))
+        if (Find(owner) is { } record && (string.IsNullOrEmpty(ownerUid) || string.Equals(record.OwnerUid, ownerUid, StringComparison.Ordinal)))
         {
-            _writes.TryRemove(new KeyValuePair<NamespacedName, OwnerRecord>(owner, record));
+            Remove(owner.Name, record);
         }
     }
 
-    internal int RecordCount => _writes.Count;
+    private static int IndexOf(OwnerRecord[] records, string ns)
+    {
+        for (var i = 0; i < records.Length; i++)
+        {
+            if (string.Equals(records[i].Namespace, ns, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private OwnerRecord? Find(NamespacedName owner)
+    {
+        if (!_writes.TryGetValue(owner.Name ?? string.Empty, out var records))
+        {
+            return null;
+        }
+
+        var i = IndexOf(records, owner.Namespace ?? string.Empty);
+        return i < 0 ? null : records[i];
+    }
 
     private OwnerRecord GetOrCreateRecord(NamespacedName owner, string ownerUid)
     {
+        var name = owner.Name ?? string.Empty;
+        var ns = owner.Namespace ?? string.Empty;
         while (true)
         {
-            if (_writes.TryGetValue(owner, out var existing))
+            if (_writes.TryGetValue(name, out var records))
             {
-                if (string.Equals(existing.OwnerUid, ownerUid, StringComparison.Ordinal))
+                var i = IndexOf(records, ns);
+                if (i >= 0 && string.Equals(records[i].OwnerUid, ownerUid, StringComparison.Ordinal))
                 {
-                    return existing;
+                    return records[i];
                 }
 
-                // A new UID under the same name: the owner was recreated; start afresh (§7.3 step 1).
-                var replacement = new OwnerRecord(ownerUid);
-                if (_writes.TryUpdate(owner, replacement, existing))
+                // Absent in this namespace, or a new UID under the same name: the owner was recreated; start afresh
+                // (§7.3 step 1). Either way the name's array is swapped as a whole.
+                var created = new OwnerRecord(ns, ownerUid);
+                OwnerRecord[] next;
+                if (i >= 0)
                 {
-                    return replacement;
+                    next = (OwnerRecord[])records.Clone();
+                    next[i] = created;
+                }
+                else
+                {
+                    next = [.. records, created];
+                }
+
+                if (_writes.TryUpdate(name, next, records))
+                {
+                    return created;
                 }
             }
             else
             {
-                var created = new OwnerRecord(ownerUid);
-                if (_writes.TryAdd(owner, created))
+                var created = new OwnerRecord(ns, ownerUid);
+                if (_writes.TryAdd(name, [created]))
                 {
                     return created;
                 }
@@ -116,21 +161,31 @@ internal sealed class RealConsistencyStore : IConsistencyStore
         }
     }
 
-    /// <summary>
-    /// Hashes only the name (randomised string hash) mixed with the namespace length: one string hash per
-    /// lookup instead of two; owners sharing a name across namespaces still compare fully on equality.
-    /// </summary>
-    private sealed class OwnerComparer : IEqualityComparer<NamespacedName>
+    /// <summary>Removes exactly <paramref name="record"/> (not a replacement that raced in under the same owner).</summary>
+    private void Remove(string? name, OwnerRecord record)
     {
-        public static readonly OwnerComparer Instance = new();
+        name ??= string.Empty;
+        while (_writes.TryGetValue(name, out var records))
+        {
+            var i = Array.IndexOf(records, record);
+            if (i < 0)
+            {
+                return;
+            }
 
-        public bool Equals(NamespacedName x, NamespacedName y) => x.Equals(y);
-
-        public int GetHashCode(NamespacedName obj) => obj.Name.GetHashCode(StringComparison.Ordinal) ^ (obj.Namespace.Length * 16777619);
+            if (records.Length == 1
+                ? _writes.TryRemove(new KeyValuePair<string, OwnerRecord[]>(name, records))
+                : _writes.TryUpdate(name, [.. records.AsSpan(0, i), .. records.AsSpan(i + 1)], records))
+            {
+                return;
+            }
+        }
     }
 
-    private sealed class OwnerRecord(string ownerUid)
+    private sealed class OwnerRecord(string ns, string ownerUid)
     {
+        public string Namespace { get; } = ns;
+
         private readonly Lock _lock = new();
         private Entry[] _entries = new Entry[2];
         private int _count;
