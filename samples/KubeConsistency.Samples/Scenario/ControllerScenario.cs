@@ -234,11 +234,8 @@ public sealed class ControllerScenario : IAsyncDisposable
             return;
         }
 
-        if (Server is null && _workloadCreated)
-        {
-            await CleanUpAsync().ConfigureAwait(false);
-        }
-
+        // Stop the controllers before cleaning up: a sync still running could otherwise create a pod for an owner the
+        // clean-up has just deleted, and that pod would outlive the run.
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -246,6 +243,11 @@ public sealed class ControllerScenario : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+
+        if (Server is null && _workloadCreated)
+        {
+            await CleanUpAsync().ConfigureAwait(false);
         }
 
         if (_kubelet is not null)
