@@ -22,16 +22,7 @@ public class WorkQueueSingleThreadBenchmarks
     {
         _queue = Controllers.WorkQueue.Create(new WorkQueueOptions<string> { Name = Named ? "bench" : null });
 
-        // Grow the dictionary and the FIFO once, so the measured runs only reuse capacity.
-        foreach (var key in _keys)
-        {
-            _queue.Add(key);
-        }
-
-        while (_queue.TryGet(out var key))
-        {
-            _queue.Done(key);
-        }
+        WorkQueuePriming.GrowOnce(_queue, _keys);
     }
 
     [GlobalCleanup]
@@ -93,15 +84,7 @@ public class WorkQueueWorkerBenchmarks
     {
         _stops = Enumerable.Range(0, Workers).Select(i => $"stop/{i}").ToArray();
         _queue = Controllers.WorkQueue.Create<string>();
-        foreach (var key in _keys)
-        {
-            _queue.Add(key);
-        }
-
-        while (_queue.TryGet(out var key))
-        {
-            _queue.Done(key);
-        }
+        WorkQueuePriming.GrowOnce(_queue, _keys);
     }
 
     [GlobalCleanup]
@@ -148,6 +131,23 @@ public class WorkQueueWorkerBenchmarks
             }
 
             processed++;
+        }
+    }
+}
+
+/// <summary>Grows a queue's dictionary and FIFO once, so measured runs only reuse capacity.</summary>
+internal static class WorkQueuePriming
+{
+    public static void GrowOnce(IWorkQueue<string> queue, string[] keys)
+    {
+        foreach (var key in keys)
+        {
+            queue.Add(key);
+        }
+
+        while (queue.TryGet(out var key))
+        {
+            queue.Done(key);
         }
     }
 }

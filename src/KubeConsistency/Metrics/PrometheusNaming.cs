@@ -105,37 +105,23 @@ internal static class PrometheusNaming
     }
 
     /// <summary>Escapes <c>\</c>, <c>"</c> and newline in a label value.</summary>
-    public static void AppendLabelValue(StringBuilder sb, string value)
-    {
-        foreach (var c in value)
-        {
-            switch (c)
-            {
-                case '\\':
-                    sb.Append("\\\\");
-                    break;
-                case '"':
-                    sb.Append("\\\"");
-                    break;
-                case '\n':
-                    sb.Append("\\n");
-                    break;
-                default:
-                    sb.Append(c);
-                    break;
-            }
-        }
-    }
+    public static void AppendLabelValue(StringBuilder sb, string value) => AppendEscaped(sb, value, escapeQuote: true);
 
     /// <summary>Escapes <c>\</c> and newline in a HELP text.</summary>
-    public static void AppendHelp(StringBuilder sb, string help)
+    public static void AppendHelp(StringBuilder sb, string help) => AppendEscaped(sb, help, escapeQuote: false);
+
+    // The text format escapes the same characters in both places, except that only label values escape quotes.
+    private static void AppendEscaped(StringBuilder sb, string text, bool escapeQuote)
     {
-        foreach (var c in help)
+        foreach (var c in text)
         {
             switch (c)
             {
                 case '\\':
                     sb.Append("\\\\");
+                    break;
+                case '"' when escapeQuote:
+                    sb.Append("\\\"");
                     break;
                 case '\n':
                     sb.Append("\\n");

@@ -155,15 +155,7 @@ internal sealed class Discovery
                 w.WriteBoolean("namespaced", d.Namespaced);
                 w.WriteString("kind", d.Kind);
                 WriteStrings(w, "verbs", s_verbs);
-                if (d.ShortNames.Count > 0)
-                {
-                    WriteStrings(w, "shortNames", d.ShortNames);
-                }
-
-                if (d.Categories.Count > 0)
-                {
-                    WriteStrings(w, "categories", d.Categories);
-                }
+                WriteShortNamesAndCategories(w, d);
 
                 w.WriteString("storageVersionHash", StorageVersionHash(d));
                 w.WriteEndObject();
@@ -231,15 +223,7 @@ internal sealed class Discovery
                 w.WriteString("scope", d.Namespaced ? "Namespaced" : "Cluster");
                 w.WriteString("singularResource", d.Singular);
                 WriteStrings(w, "verbs", s_verbs);
-                if (d.ShortNames.Count > 0)
-                {
-                    WriteStrings(w, "shortNames", d.ShortNames);
-                }
-
-                if (d.Categories.Count > 0)
-                {
-                    WriteStrings(w, "categories", d.Categories);
-                }
+                WriteShortNamesAndCategories(w, d);
 
                 if (d.HasScaleSubresource || d.HasStatusSubresource)
                 {
@@ -286,6 +270,20 @@ internal sealed class Discovery
         w.WriteString("version", version);
         w.WriteString("kind", kind);
         w.WriteEndObject();
+    }
+
+    // Both discovery formats omit empty shortNames and categories.
+    private static void WriteShortNamesAndCategories(Utf8JsonWriter w, ApiResourceDefinition d)
+    {
+        if (d.ShortNames.Count > 0)
+        {
+            WriteStrings(w, "shortNames", d.ShortNames);
+        }
+
+        if (d.Categories.Count > 0)
+        {
+            WriteStrings(w, "categories", d.Categories);
+        }
     }
 
     private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)

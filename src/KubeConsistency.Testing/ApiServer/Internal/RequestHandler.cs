@@ -134,15 +134,15 @@ internal sealed class RequestHandler
                 await WriteBytesAsync(context, 200, "ok"u8.ToArray(), "text/plain; charset=utf-8", appendNewline: false).ConfigureAwait(false);
                 return;
             case RouteKind.Root:
-                await WriteBytesAsync(context, 200, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
+                await WritePathIndexAsync(context, 200).ConfigureAwait(false);
                 return;
             case RouteKind.UnknownPath:
-                await WriteBytesAsync(context, 404, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
+                await WritePathIndexAsync(context, 404).ConfigureAwait(false);
                 return;
             case RouteKind.UnknownResource when _store.Resources.Any(r => r.Definition.Group == route.Group && r.Definition.Version == route.Version):
                 throw StatusErrors.NotFoundResource();
             case RouteKind.UnknownResource:
-                await WriteBytesAsync(context, 404, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
+                await WritePathIndexAsync(context, 404).ConfigureAwait(false);
                 return;
             case RouteKind.ApiVersions or RouteKind.GroupList:
                 {
@@ -159,28 +159,13 @@ internal sealed class RequestHandler
                     return;
                 }
 
-            case RouteKind.Group:
+            case RouteKind.Group or RouteKind.ResourceList:
                 {
                     RequireGet(request);
-                    var doc = _discovery.Group(route.Group);
+                    var doc = route.Kind == RouteKind.Group ? _discovery.Group(route.Group) : _discovery.ResourceList(route.Group, route.Version);
                     if (doc is null)
                     {
-                        await WriteBytesAsync(context, 404, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
-                        return;
-                    }
-
-                    NegotiateJson(request);
-                    await WriteJsonAsync(context, 200, doc, pretty).ConfigureAwait(false);
-                    return;
-                }
-
-            case RouteKind.ResourceList:
-                {
-                    RequireGet(request);
-                    var doc = _discovery.ResourceList(route.Group, route.Version);
-                    if (doc is null)
-                    {
-                        await WriteBytesAsync(context, 404, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
+                        await WritePathIndexAsync(context, 404).ConfigureAwait(false);
                         return;
                     }
 
@@ -211,7 +196,7 @@ internal sealed class RequestHandler
                     var doc = _discovery.OpenApiGroupVersion(route.OpenApiPath);
                     if (doc is null)
                     {
-                        await WriteBytesAsync(context, 404, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
+                        await WritePathIndexAsync(context, 404).ConfigureAwait(false);
                         return;
                     }
 
@@ -230,6 +215,10 @@ internal sealed class RequestHandler
                 return;
         }
     }
+
+    /// <summary>kube-apiserver's answer for the root and for paths it does not serve: the JSON list of served paths.</summary>
+    private Task WritePathIndexAsync(HttpContext context, int status) =>
+        WriteBytesAsync(context, status, _discovery.PathIndex(), "application/json", appendNewline: false);
 
     private static void RequireGet(HttpRequest request)
     {
@@ -255,7 +244,7 @@ internal sealed class RequestHandler
         if (!_store.Resources.Any(r => r.Definition.Group == route.Group && r.Definition.Version == route.Version))
         {
             // A group-version that is not served at all falls through to the path index, like kube-apiserver's NotFound handler.
-            await WriteBytesAsync(context, 404, _discovery.PathIndex(), "application/json", appendNewline: false).ConfigureAwait(false);
+            await WritePathIndexAsync(context, 404).ConfigureAwait(false);
             return;
         }
 

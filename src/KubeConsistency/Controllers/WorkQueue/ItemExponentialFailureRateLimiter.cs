@@ -4,18 +4,12 @@ namespace KubeConsistency.Controllers;
 internal sealed class ItemExponentialFailureRateLimiter<T>(TimeSpan baseDelay, TimeSpan maxDelay, IEqualityComparer<T>? comparer) : IRateLimiter<T>
     where T : notnull
 {
-    private readonly Lock _lock = new();
-    private readonly Dictionary<T, int> _failures = new(comparer);
+    private readonly FailureCounter<T> _failures = new(comparer);
 
     public TimeSpan When(T item)
     {
-        int exponent;
-        lock (_lock)
-        {
-            _failures.TryGetValue(item, out exponent);
-            _failures[item] = exponent == int.MaxValue ? exponent : exponent + 1;
-        }
-
+        // The exponent is the number of earlier failures (the first retry waits baseDelay).
+        var exponent = _failures.Increment(item) - 1;
         if (baseDelay == TimeSpan.Zero)
         {
             return TimeSpan.Zero;
@@ -31,19 +25,7 @@ internal sealed class ItemExponentialFailureRateLimiter<T>(TimeSpan baseDelay, T
         return TimeSpan.FromTicks((long)backoff);
     }
 
-    public int NumRequeues(T item)
-    {
-        lock (_lock)
-        {
-            return _failures.TryGetValue(item, out var failures) ? failures : 0;
-        }
-    }
+    public int NumRequeues(T item) => _failures.Count(item);
 
-    public void Forget(T item)
-    {
-        lock (_lock)
-        {
-            _failures.Remove(item);
-        }
-    }
+    public void Forget(T item) => _failures.Forget(item);
 }

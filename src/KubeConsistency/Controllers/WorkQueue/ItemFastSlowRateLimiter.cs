@@ -4,35 +4,11 @@ namespace KubeConsistency.Controllers;
 internal sealed class ItemFastSlowRateLimiter<T>(TimeSpan fastDelay, TimeSpan slowDelay, int maxFastAttempts, IEqualityComparer<T>? comparer) : IRateLimiter<T>
     where T : notnull
 {
-    private readonly Lock _lock = new();
-    private readonly Dictionary<T, int> _failures = new(comparer);
+    private readonly FailureCounter<T> _failures = new(comparer);
 
-    public TimeSpan When(T item)
-    {
-        int failures;
-        lock (_lock)
-        {
-            _failures.TryGetValue(item, out failures);
-            failures = failures == int.MaxValue ? failures : failures + 1;
-            _failures[item] = failures;
-        }
+    public TimeSpan When(T item) => _failures.Increment(item) <= maxFastAttempts ? fastDelay : slowDelay;
 
-        return failures <= maxFastAttempts ? fastDelay : slowDelay;
-    }
+    public int NumRequeues(T item) => _failures.Count(item);
 
-    public int NumRequeues(T item)
-    {
-        lock (_lock)
-        {
-            return _failures.TryGetValue(item, out var failures) ? failures : 0;
-        }
-    }
-
-    public void Forget(T item)
-    {
-        lock (_lock)
-        {
-            _failures.Remove(item);
-        }
-    }
+    public void Forget(T item) => _failures.Forget(item);
 }
