@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 
 namespace KubeConsistency.Consistency;
 
@@ -70,7 +71,7 @@ internal sealed class RealConsistencyStore : IConsistencyStore
 
     public ConsistencyError? EnsureReady(NamespacedName owner)
     {
-        if (Find(owner) is not { } record)
+        if (!TryFind(owner, out var records, out var record))
         {
             return null;
         }
@@ -79,7 +80,7 @@ internal sealed class RealConsistencyStore : IConsistencyStore
         if (error is null)
         {
             // Every entry passed (or was skipped): forget the whole record, but only this record (§7.3 step 3).
-            Remove(owner.Name, record);
+            Remove(owner.Name, record, records);
         }
 
         return error;
@@ -87,9 +88,9 @@ internal sealed class RealConsistencyStore : IConsistencyStore
 
     public void Clear(NamespacedName owner, string ownerUid)
     {
-        if (Find(owner) is { } record && (string.IsNullOrEmpty(ownerUid) || string.Equals(record.OwnerUid, ownerUid, StringComparison.Ordinal)))
+        if (TryFind(owner, out var records, out var record) && (string.IsNullOrEmpty(ownerUid) || string.Equals(record.OwnerUid, ownerUid, StringComparison.Ordinal)))
         {
-            Remove(owner.Name, record);
+            Remove(owner.Name, record, records);
         }
     }
 
@@ -106,15 +107,23 @@ internal sealed class RealConsistencyStore : IConsistencyStore
         return -1;
     }
 
-    private OwnerRecord? Find(NamespacedName owner)
+    /// <summary>Finds the owner's record, and the name's array it was found in (what a removal swaps out).</summary>
+    private bool TryFind(NamespacedName owner, [NotNullWhen(true)] out OwnerRecord[]? records, [NotNullWhen(true)] out OwnerRecord? record)
     {
-        if (!_writes.TryGetValue(owner.Name ?? string.Empty, out var records))
+        record = null;
+        if (!_writes.TryGetValue(owner.Name ?? string.Empty, out records))
         {
-            return null;
+            return false;
         }
 
         var i = IndexOf(records, owner.Namespace ?? string.Empty);
-        return i < 0 ? null : records[i];
+        if (i < 0)
+        {
+            return false;
+        }
+
+        record = records[i];
+        return true;
     }
 
     private OwnerRecord GetOrCreateRecord(NamespacedName owner, string ownerUid)
@@ -161,11 +170,14 @@ internal sealed class RealConsistencyStore : IConsistencyStore
         }
     }
 
-    /// <summary>Removes exactly <paramref name="record"/> (not a replacement that raced in under the same owner).</summary>
-    private void Remove(string? name, OwnerRecord record)
+    /// <summary>
+    /// Removes exactly <paramref name="record"/> (not a replacement that raced in under the same owner), starting from
+    /// the array it was found in and re-reading the slot only when that array was swapped meanwhile.
+    /// </summary>
+    private void Remove(string? name, OwnerRecord record, OwnerRecord[] records)
     {
         name ??= string.Empty;
-        while (_writes.TryGetValue(name, out var records))
+        while (true)
         {
             var i = Array.IndexOf(records, record);
             if (i < 0)
@@ -176,6 +188,11 @@ internal sealed class RealConsistencyStore : IConsistencyStore
             if (records.Length == 1
                 ? _writes.TryRemove(new KeyValuePair<string, OwnerRecord[]>(name, records))
                 : _writes.TryUpdate(name, [.. records.AsSpan(0, i), .. records.AsSpan(i + 1)], records))
+            {
+                return;
+            }
+
+            if (!_writes.TryGetValue(name, out records!))
             {
                 return;
             }
