@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using KubeConsistency.Informers;
 
 namespace KubeConsistency.Benchmarks.Sync;

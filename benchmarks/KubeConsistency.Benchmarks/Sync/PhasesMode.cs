@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 
 namespace KubeConsistency.Benchmarks.Sync;
 

@@ -290,13 +290,13 @@ public sealed class BenchWatchEvent
 public sealed partial class BenchJsonContext : JsonSerializerContext;
 
 /// <summary>
-/// The same contract with <see cref="KubeConsistency.Client.DeduplicatingStringConverter"/> for every string
+/// The same contract with <see cref="KubeConsistency.Http.DeduplicatingStringConverter"/> for every string
 /// (client flag <c>--dedup-strings</c>): repeated namespaces, labels, images, node names share one instance.
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    Converters = [typeof(KubeConsistency.Client.DeduplicatingStringConverter)])]
+    Converters = [typeof(KubeConsistency.Http.DeduplicatingStringConverter)])]
 [JsonSerializable(typeof(BenchPod))]
 [JsonSerializable(typeof(BenchPodList))]
 [JsonSerializable(typeof(BenchWatchEvent))]

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using KubeConsistency.Samples.Scenario;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
@@ -128,7 +129,7 @@ public static class ControllerDemoApp
             }
 
             await using var scenario = await ControllerScenario.StartAsync(options, cancellationToken).ConfigureAwait(false);
-            await using var metrics = settings.MetricsPort is { } port ? await MetricsEndpoint.StartAsync(scenario.Exporter, port, cancellationToken).ConfigureAwait(false) : null;
+            await using var metrics = settings.MetricsPort is { } port ? await MetricsEndpoint.StartAsync(port, cancellationToken).ConfigureAwait(false) : null;
             WriteHeader(console, options, scenario, metrics);
 
             var summary = live

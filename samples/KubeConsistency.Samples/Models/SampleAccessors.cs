@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization.Metadata;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 
 namespace KubeConsistency.Samples.Models;
 

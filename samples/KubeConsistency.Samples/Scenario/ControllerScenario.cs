@@ -1,6 +1,7 @@
 using System.Globalization;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using KubeConsistency.Informers;
 using KubeConsistency.Metrics;
 using KubeConsistency.Samples.Controllers;
@@ -65,7 +66,6 @@ public sealed class ControllerScenario : IAsyncDisposable
         _time = options.TimeProvider;
         _logger = options.LoggerFactory?.CreateLogger<ControllerScenario>() ?? (ILogger)NullLogger.Instance;
         _runId = Guid.NewGuid().ToString("N")[..8];
-        Exporter = PrometheusTextExporter.Create(new PrometheusTextExporterOptions { MeterFactory = _meters });
         Skips = new StaleSkipCounter(_meters);
     }
 
@@ -80,9 +80,6 @@ public sealed class ControllerScenario : IAsyncDisposable
 
     /// <summary>The namespace of the workload.</summary>
     public string Namespace { get; private set; } = "default";
-
-    /// <summary>This run's Prometheus exporter (controllers, queues, informers and gates of this run only).</summary>
-    public PrometheusTextExporter Exporter { get; }
 
     /// <summary>The skip counter, read through a <see cref="System.Diagnostics.Metrics.MeterListener"/>.</summary>
     public StaleSkipCounter Skips { get; }
@@ -267,7 +264,6 @@ public sealed class ControllerScenario : IAsyncDisposable
         }
 
         Skips.Dispose();
-        Exporter.Dispose();
         _meters.Dispose();
         _stop.Dispose();
     }

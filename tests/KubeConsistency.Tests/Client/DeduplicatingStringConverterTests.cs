@@ -3,6 +3,7 @@ using System.Text.Json;
 using FsCheck;
 using FsCheck.Fluent;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 
 namespace KubeConsistency.Tests.Client;
 

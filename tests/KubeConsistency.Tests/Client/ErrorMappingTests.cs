@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 
 namespace KubeConsistency.Tests.Client;
 

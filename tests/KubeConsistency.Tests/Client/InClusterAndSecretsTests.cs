@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using KubeConsistency.Testing;
 using Microsoft.Extensions.Logging;
 

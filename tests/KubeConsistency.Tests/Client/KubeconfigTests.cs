@@ -1,4 +1,5 @@
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KubeConsistency.Tests.Client;

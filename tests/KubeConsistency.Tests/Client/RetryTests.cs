@@ -1,4 +1,5 @@
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using KubeConsistency.Testing;
 
 namespace KubeConsistency.Tests.Client;

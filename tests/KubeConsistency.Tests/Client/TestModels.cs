@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 
 namespace KubeConsistency.Tests.Client;
 

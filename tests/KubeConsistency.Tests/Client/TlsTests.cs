@@ -1,6 +1,7 @@
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace KubeConsistency.Tests.Client;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using Microsoft.AspNetCore.Http;
 
 namespace KubeConsistency.Tests.Client;

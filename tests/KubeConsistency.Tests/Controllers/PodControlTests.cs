@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using KubeConsistency.Client;
 using KubeConsistency.Consistency;
 using KubeConsistency.Controllers;
+using KubeConsistency.Http;
 using KubeConsistency.Testing;
 using KubeConsistency.Testing.ApiServer;
 using KubeConsistency.Tests.Controllers.WorkQueue;

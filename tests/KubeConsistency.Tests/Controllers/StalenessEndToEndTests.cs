@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using KubeConsistency.Client;
 using KubeConsistency.Consistency;
 using KubeConsistency.Controllers;
+using KubeConsistency.Http;
 using KubeConsistency.Informers;
 using KubeConsistency.Metrics;
 using KubeConsistency.Testing;

@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using KubeConsistency.Informers;
 using KubeConsistency.Testing;
 using KubeConsistency.Tests.Client;

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using KubeConsistency.Informers;
 using KubeConsistency.Testing;
 using KubeConsistency.Tests.Client;

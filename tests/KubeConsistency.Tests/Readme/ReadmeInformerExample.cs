@@ -1,5 +1,6 @@
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using KubeConsistency.Informers;
 using KubeConsistency.Tests.Client;
 using V1ObjectMeta = KubeConsistency.Tests.Client.TestObjectMeta;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using KubeConsistency.Client;
+using KubeConsistency.Http;
 using KubeConsistency.Informers;
 using KubeConsistency.Samples.Demo;
 using KubeConsistency.Samples.Kubelet;

@@ -12,6 +12,7 @@ namespace KubeConsistency.Tests.Samples;
 /// (upstream-semantics.md §8.3, §8.4, §8.6): the gate makes them create exactly what the specs ask for; without it the
 /// same lag makes them over-create, which proves the scenario really is stale.
 /// </summary>
+[Collection(MetricsScrapeCollection.Name)]
 public sealed class SampleScenarioTests
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(90);
@@ -36,7 +37,7 @@ public sealed class SampleScenarioTests
     {
         await using var scenario = await ControllerScenario.StartAsync(Small(consistency: true, TimeSpan.FromMilliseconds(300))).WaitAsync(Guard);
         using var skips = new SkipListener(scenario.MeterFactory);
-        await using var metrics = await MetricsEndpoint.StartAsync(scenario.Exporter, port: 0).WaitAsync(Guard);
+        await using var metrics = await MetricsEndpoint.StartAsync(port: 0).WaitAsync(Guard);
 
         var summary = await scenario.RunToConvergenceAsync().WaitAsync(Guard);
 
@@ -55,7 +56,7 @@ public sealed class SampleScenarioTests
         Assert.Equal(summary.StaleSyncSkips.Values.Sum(), skips.Total);
         Assert.Equal(rsPodSkips + jobPodSkips, summary.StaleSyncSkips["/pods"]);
 
-        // The same numbers through Prometheus text over HTTP, with upstream's names and labels.
+        // The same numbers through OpenTelemetry's Prometheus exporter over HTTP, with upstream's names and labels only.
         using var http = new HttpClient();
         var text = await http.GetStringAsync(metrics.MetricsUri).WaitAsync(Guard);
         Assert.Contains("# TYPE replicaset_controller_stale_sync_skips_total counter\n", text, StringComparison.Ordinal);
@@ -69,6 +70,10 @@ public sealed class SampleScenarioTests
         Assert.Contains("workqueue_adds_total{name=\"job\"} ", text, StringComparison.Ordinal);
         Assert.Contains("workqueue_retries_total{name=\"replicaset\"} ", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE informer_processing_latency_seconds histogram\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE workqueue_queue_duration_seconds histogram\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE workqueue_depth gauge\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("otel_scope", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("target_info", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>Everything needed to reach one API server: the resolved kubeconfig / in-cluster configuration.</summary>
 internal sealed class ConnectionSettings

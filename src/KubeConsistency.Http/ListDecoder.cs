@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>
 /// Decodes a list response (<c>{"kind":…,"metadata":{…},"items":[…]}</c>) from a stream, handing each item to a

@@ -8,7 +8,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>The JSON defaults used when a client is given neither a type info nor serializer options.</summary>
 internal static class KubernetesJsonDefaults

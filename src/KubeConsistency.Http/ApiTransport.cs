@@ -6,7 +6,7 @@ using System.Net.Sockets;
 using KubeConsistency.Metrics;
 using Microsoft.Extensions.Logging;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>
 /// Sends requests to one API server: authentication, <c>Accept</c>/<c>User-Agent</c>, error mapping and

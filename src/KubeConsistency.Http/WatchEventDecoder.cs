@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>
 /// Decodes one watch line, <c>{"type":"…","object":{…}}</c>, in a single tokenizing pass that finds the object's

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>Options shared by every way of creating a <see cref="KubernetesConnection"/>.</summary>
 public sealed class KubernetesConnectionOptions

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>
 /// Loads a kubeconfig (Go: <c>clientcmd</c>) into <see cref="ConnectionSettings"/>. Error messages name files,

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>
 /// Maps a <c>Status</c> body (or an HTTP status without one) to the typed exceptions, following client-go's

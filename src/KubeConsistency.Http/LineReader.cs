@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>
 /// Reads newline-delimited lines from a stream into one pooled, growing buffer. A line stays valid until the

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace KubeConsistency.Client;
+namespace KubeConsistency.Http;
 
 /// <summary>Log messages of the Kubernetes client. No message ever carries a credential.</summary>
 internal static partial class Log

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace KubeConsistency.Http;
+
+/// <summary>Describes the resource a <see cref="IResourceClient{T}"/> addresses and how its JSON maps to <typeparamref name="T"/>.</summary>
+/// <typeparam name="T">The object type.</typeparam>
+public sealed class ResourceClientOptions<T>
+{
+    /// <summary>The API group, version and plural resource, e.g. <see cref="GroupVersionResource.Pods"/>.</summary>
+    public required GroupVersionResource Resource { get; init; }
+
+    /// <summary>
+    /// The kind (e.g. <c>Pod</c>). When set, watch objects of another kind (for example server-side
+    /// <c>Table</c> rows) are rejected with <see cref="WatchDecodeException"/>, as client-go's reflector refuses
+    /// them. <see langword="null"/> accepts any kind.
+    /// </summary>
+    public string? Kind { get; init; }
+
+    /// <summary>Whether the resource is namespaced (default <see langword="true"/>).</summary>
+    public bool Namespaced { get; init; } = true;
+
+    /// <summary>
+    /// The namespace to list and watch; <see langword="null"/> means all namespaces. Writes and reads of one
+    /// object fall back to it (then to the connection's namespace) when no namespace is given.
+    /// </summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>A label selector applied to every list and watch.</summary>
+    public string? LabelSelector { get; init; }
+
+    /// <summary>A field selector applied to every list and watch.</summary>
+    public string? FieldSelector { get; init; }
+
+    /// <summary>The <c>fieldManager</c> sent with writes; <see langword="null"/> lets the server derive it from the User-Agent.</summary>
+    public string? FieldManager { get; init; }
+
+    /// <summary>The JSON contract for <typeparamref name="T"/>, e.g. from a source-generated <c>JsonSerializerContext</c>. Takes precedence over <see cref="SerializerOptions"/>.</summary>
+    public JsonTypeInfo<T>? TypeInfo { get; init; }
+
+    /// <summary>
+    /// Serializer options for <typeparamref name="T"/> (e.g. KubernetesClient's). <see langword="null"/> uses
+    /// camelCase web defaults that omit nulls when writing. The options are made read-only on first use.
+    /// </summary>
+    public JsonSerializerOptions? SerializerOptions { get; init; }
+
+    /// <summary>Reads namespace and name from objects for writes; <see langword="null"/> uses <see cref="ObjectMetadataAccessor{T}.Default"/>.</summary>
+    public ObjectMetadataAccessor<T>? Accessor { get; init; }
+}
