@@ -1,33 +1,31 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace KubeConsistency.Testing;
 
 /// <summary>
-/// A <see cref="TimeProvider"/> whose clock moves only when a test says so, for deterministic tests of
-/// code that waits (backoff, resync periods, rate limiters, watch timeouts, delayed queues).
+/// <see cref="FakeTimeProvider"/> (its clock, <see cref="FakeTimeProvider.Advance(TimeSpan)"/>,
+/// <see cref="FakeTimeProvider.SetUtcNow"/>, timers that fire in due order at their own due time) plus the one thing
+/// deterministic tests of waiting code need and it lacks: knowing that the code under test <em>is now waiting</em>.
 /// </summary>
 /// <remarks>
-/// Timers created through this provider (including <c>Task.Delay(delay, provider)</c>) fire synchronously
-/// on the thread that calls <see cref="Advance"/> or <see cref="SetUtcNow"/>, each at its own due time and
-/// in due-time order; the clock reads the due time while a callback runs. Use
-/// <see cref="WaitForTimersAsync(int, CancellationToken)"/> or <see cref="WaitForTimerDueInAsync"/> to learn that the code under test has started waiting before advancing,
-/// instead of sleeping.
+/// <see cref="WaitForTimersAsync(int, CancellationToken)"/> and <see cref="WaitForTimerDueInAsync"/> complete once timers
+/// are scheduled, so a test advances the clock only after the backoff, timeout or delay it means to skip has started,
+/// instead of sleeping. <see cref="ActiveTimerCount"/> and <see cref="NextDueIn"/> describe what is scheduled.
 /// </remarks>
-public sealed class ManualTimeProvider : TimeProvider
+public sealed class ManualTimeProvider : FakeTimeProvider
 {
+    private static readonly DateTimeOffset s_defaultStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     private readonly Lock _lock = new();
-    private readonly List<ManualTimer> _timers = [];
-    private readonly List<(Func<IReadOnlyList<TimeSpan>, bool> Condition, TaskCompletionSource Signal)> _timerWaiters = [];
-    private DateTimeOffset _now;
-    private long _sequence;
+    private readonly Dictionary<TrackedTimer, (DateTimeOffset DueAt, TimeSpan Period)> _scheduled = [];
+    private readonly List<(Func<IReadOnlyList<TimeSpan>, bool> Condition, TaskCompletionSource Signal)> _waiters = [];
 
     /// <summary>Creates the provider with the clock at <paramref name="start"/> (default 2026-01-01T00:00:00Z).</summary>
     /// <param name="start">The initial UTC time.</param>
-    public ManualTimeProvider(DateTimeOffset? start = null) => _now = start ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    /// <inheritdoc/>
-    public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
-
-    /// <inheritdoc/>
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+    public ManualTimeProvider(DateTimeOffset? start = null)
+        : base(start ?? s_defaultStart)
+    {
+    }
 
     /// <summary>The number of scheduled timers that have not fired (one-shot) or been disposed.</summary>
     public int ActiveTimerCount
@@ -36,7 +34,7 @@ public sealed class ManualTimeProvider : TimeProvider
         {
             lock (_lock)
             {
-                return _timers.Count;
+                return _scheduled.Count;
             }
         }
     }
@@ -48,81 +46,8 @@ public sealed class ManualTimeProvider : TimeProvider
         {
             lock (_lock)
             {
-                return _timers.Count == 0 ? null : _timers.Min(t => t.DueAt) - _now;
+                return _scheduled.Count == 0 ? null : _scheduled.Values.Min(t => t.DueAt) - GetUtcNow();
             }
-        }
-    }
-
-    /// <inheritdoc/>
-    public override DateTimeOffset GetUtcNow()
-    {
-        lock (_lock)
-        {
-            return _now;
-        }
-    }
-
-    /// <inheritdoc/>
-    public override long GetTimestamp()
-    {
-        lock (_lock)
-        {
-            return _now.UtcTicks;
-        }
-    }
-
-    /// <summary>Moves the clock forward, firing every timer that falls due on the way.</summary>
-    /// <param name="delta">How far to move; must not be negative.</param>
-    public void Advance(TimeSpan delta)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(delta, TimeSpan.Zero);
-        DateTimeOffset target;
-        lock (_lock)
-        {
-            target = _now + delta;
-        }
-
-        SetUtcNow(target);
-    }
-
-    /// <summary>Moves the clock forward to <paramref name="value"/>, firing every timer that falls due on the way.</summary>
-    /// <param name="value">The new time; must not be earlier than the current time.</param>
-    public void SetUtcNow(DateTimeOffset value)
-    {
-        while (true)
-        {
-            ManualTimer? due;
-            lock (_lock)
-            {
-                ArgumentOutOfRangeException.ThrowIfLessThan(value, _now);
-                due = null;
-                foreach (var t in _timers)
-                {
-                    if (t.DueAt <= value && (due is null || t.DueAt < due.DueAt || (t.DueAt == due.DueAt && t.Sequence < due.Sequence)))
-                    {
-                        due = t;
-                    }
-                }
-
-                if (due is null)
-                {
-                    _now = value;
-                    return;
-                }
-
-                _now = due.DueAt;
-                if (due.Period > TimeSpan.Zero)
-                {
-                    due.DueAt += due.Period;
-                    due.Sequence = ++_sequence;
-                }
-                else
-                {
-                    _timers.Remove(due);
-                }
-            }
-
-            due.Fire();
         }
     }
 
@@ -145,7 +70,7 @@ public sealed class ManualTimeProvider : TimeProvider
         WaitForTimersAsync(all => all.Contains(dueIn), cancellationToken);
 
     /// <summary>Completes when the due-in times of the scheduled timers satisfy <paramref name="condition"/>.</summary>
-    /// <param name="condition">Evaluated, under the clock's lock, on the time until each scheduled timer fires.</param>
+    /// <param name="condition">Evaluated, under the provider's lock, on the time until each scheduled timer fires.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     public Task WaitForTimersAsync(Func<IReadOnlyList<TimeSpan>, bool> condition, CancellationToken cancellationToken = default)
     {
@@ -158,7 +83,7 @@ public sealed class ManualTimeProvider : TimeProvider
             }
 
             var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _timerWaiters.Add((condition, signal));
+            _waiters.Add((condition, signal));
             return signal.Task.WaitAsync(cancellationToken);
         }
     }
@@ -167,33 +92,39 @@ public sealed class ManualTimeProvider : TimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        var timer = new ManualTimer(this, callback, state);
-        timer.Change(dueTime, period);
-        return timer;
+        var tracked = new TrackedTimer(this, callback);
+
+        // Created stopped and then started through the tracker, so a timer is tracked before it can fire.
+        tracked.Inner = base.CreateTimer(static s => ((TrackedTimer.State)s!).Fire(), new TrackedTimer.State(tracked, state), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        tracked.Change(dueTime, period);
+        return tracked;
     }
 
-    private void Schedule(ManualTimer timer, TimeSpan dueTime, TimeSpan period)
+    private List<TimeSpan> DueInLocked()
+    {
+        var now = GetUtcNow();
+        return [.. _scheduled.Values.Select(t => t.DueAt - now)];
+    }
+
+    private void Track(TrackedTimer timer, TimeSpan dueTime, TimeSpan period)
     {
         List<TaskCompletionSource>? release = null;
         lock (_lock)
         {
-            _timers.Remove(timer);
             if (dueTime == Timeout.InfiniteTimeSpan)
             {
+                _scheduled.Remove(timer);
                 return;
             }
 
-            timer.DueAt = _now + dueTime;
-            timer.Period = period == Timeout.InfiniteTimeSpan ? TimeSpan.Zero : period;
-            timer.Sequence = ++_sequence;
-            _timers.Add(timer);
+            _scheduled[timer] = (GetUtcNow() + dueTime, period == Timeout.InfiniteTimeSpan ? TimeSpan.Zero : period);
             var dueIn = DueInLocked();
-            for (var i = _timerWaiters.Count - 1; i >= 0; i--)
+            for (var i = _waiters.Count - 1; i >= 0; i--)
             {
-                if (_timerWaiters[i].Condition(dueIn))
+                if (_waiters[i].Condition(dueIn))
                 {
-                    (release ??= []).Add(_timerWaiters[i].Signal);
-                    _timerWaiters.RemoveAt(i);
+                    (release ??= []).Add(_waiters[i].Signal);
+                    _waiters.RemoveAt(i);
                 }
             }
         }
@@ -201,57 +132,84 @@ public sealed class ManualTimeProvider : TimeProvider
         release?.ForEach(s => s.TrySetResult());
     }
 
-    private List<TimeSpan> DueInLocked() => [.. _timers.Select(t => t.DueAt - _now)];
-
-    private void Unschedule(ManualTimer timer)
+    private void Fired(TrackedTimer timer)
     {
         lock (_lock)
         {
-            _timers.Remove(timer);
+            if (!_scheduled.TryGetValue(timer, out var entry))
+            {
+                return;
+            }
+
+            if (entry.Period > TimeSpan.Zero)
+            {
+                _scheduled[timer] = (entry.DueAt + entry.Period, entry.Period);
+            }
+            else
+            {
+                _scheduled.Remove(timer);
+            }
         }
     }
 
-    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    private void Untrack(TrackedTimer timer)
+    {
+        lock (_lock)
+        {
+            _scheduled.Remove(timer);
+        }
+    }
+
+    /// <summary>A <see cref="FakeTimeProvider"/> timer whose schedule this provider mirrors.</summary>
+    private sealed class TrackedTimer(ManualTimeProvider owner, TimerCallback callback) : ITimer
     {
         private bool _disposed;
 
-        public DateTimeOffset DueAt { get; set; }
+        private ManualTimeProvider Owner => owner;
 
-        public TimeSpan Period { get; set; }
+        private TimerCallback Callback => callback;
 
-        public long Sequence { get; set; }
+        public ITimer Inner { get; set; } = null!;
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            if (_disposed)
+            if (Volatile.Read(ref _disposed))
             {
                 return false;
             }
 
             ArgumentOutOfRangeException.ThrowIfLessThan(dueTime, Timeout.InfiniteTimeSpan);
             ArgumentOutOfRangeException.ThrowIfLessThan(period, Timeout.InfiniteTimeSpan);
-            owner.Schedule(this, dueTime, period);
-            return true;
-        }
-
-        public void Fire()
-        {
-            if (!_disposed)
-            {
-                callback(state);
-            }
+            owner.Track(this, dueTime, period);
+            return Inner.Change(dueTime, period);
         }
 
         public void Dispose()
         {
-            _disposed = true;
-            owner.Unschedule(this);
+            Volatile.Write(ref _disposed, true);
+            owner.Untrack(this);
+            Inner.Dispose();
         }
 
         public ValueTask DisposeAsync()
         {
             Dispose();
             return ValueTask.CompletedTask;
+        }
+
+        /// <summary>What the inner timer fires with: the tracker and the caller's state.</summary>
+        public sealed class State(TrackedTimer timer, object? callerState)
+        {
+            public void Fire()
+            {
+                if (Volatile.Read(ref timer._disposed))
+                {
+                    return;
+                }
+
+                timer.Owner.Fired(timer);
+                timer.Callback(callerState);
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ public sealed class ManualTimeProviderTests
     }
 
     [Fact]
-    public void Timers_FireInDueOrder_AtTheirOwnDueTime_AndPeriodicallyRepeat()
+    public void Timers_FireInDueOrder_AndPeriodicallyRepeat_WithFakeTimeProviderClockSemantics()
     {
         var time = new ManualTimeProvider();
         var start = time.GetUtcNow();
@@ -25,10 +25,31 @@ public sealed class ManualTimeProviderTests
         using var late = time.CreateTimer(_ => fired.Add(("late", time.GetUtcNow() - start)), null, TimeSpan.FromSeconds(3), Timeout.InfiniteTimeSpan);
         using var periodic = time.CreateTimer(_ => fired.Add(("tick", time.GetUtcNow() - start)), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         time.Advance(TimeSpan.FromSeconds(3.5));
-        Assert.Equal([("tick", TimeSpan.FromSeconds(1)), ("tick", TimeSpan.FromSeconds(2)), ("late", TimeSpan.FromSeconds(3)), ("tick", TimeSpan.FromSeconds(3))], fired);
+        // FakeTimeProvider's rule: every callback that falls due runs, in due order, and reads the time advanced to.
+        var at = TimeSpan.FromSeconds(3.5);
+        Assert.Equal([("tick", at), ("tick", at), ("late", at), ("tick", at)], fired);
         Assert.Equal(TimeSpan.FromSeconds(3.5), time.GetUtcNow() - start);
         Assert.Equal(1, time.ActiveTimerCount);
         Assert.Equal(TimeSpan.FromSeconds(0.5), time.NextDueIn);
+    }
+
+    [Fact]
+    public void IsAFakeTimeProvider_AndTracksWhatItSchedules()
+    {
+        var time = new ManualTimeProvider();
+        Assert.IsAssignableFrom<Microsoft.Extensions.Time.Testing.FakeTimeProvider>(time);
+        Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), time.GetUtcNow());
+        Assert.Null(time.NextDueIn);
+        var waiting = time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(2));
+        using var a = time.CreateTimer(_ => { }, null, TimeSpan.FromSeconds(5), Timeout.InfiniteTimeSpan);
+        Assert.False(waiting.IsCompleted);
+        using var b = time.CreateTimer(_ => { }, null, TimeSpan.FromSeconds(2), Timeout.InfiniteTimeSpan);
+        Assert.True(waiting.IsCompletedSuccessfully);
+        Assert.Equal(2, time.ActiveTimerCount);
+        Assert.Equal(TimeSpan.FromSeconds(2), time.NextDueIn);
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, time.ActiveTimerCount);
+        Assert.Equal(TimeSpan.FromSeconds(3), time.NextDueIn);
     }
 
     [Fact]
