@@ -29,26 +29,35 @@ internal sealed class ApiTransport : IDisposable
     private static readonly TimeSpan s_defaultRetryAfter = TimeSpan.FromSeconds(1);
 
     private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
     private readonly string _base;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly int _maxRetries;
+    private readonly string _userAgent;
+    private readonly Func<HttpRequestMessage, CancellationToken, Task>? _prepareRequest;
 
+    /// <summary>A transport with its own pooled <see cref="HttpClient"/> built from <paramref name="settings"/>.</summary>
     public ApiTransport(ConnectionSettings settings, KubernetesConnectionOptions options, ILogger logger)
+        : this(settings, options, logger, CreateHttpClient(settings), ownsHttp: true, prepareRequest: null)
+    {
+    }
+
+    /// <summary>
+    /// A transport over a caller's <see cref="HttpClient"/> (e.g. KubernetesClient's, whose handler already carries TLS and
+    /// client certificates), with <paramref name="prepareRequest"/> adding per-request credentials.
+    /// </summary>
+    public ApiTransport(ConnectionSettings settings, KubernetesConnectionOptions options, ILogger logger, HttpClient http, bool ownsHttp, Func<HttpRequestMessage, CancellationToken, Task>? prepareRequest)
     {
         Settings = settings;
         _time = options.TimeProvider;
         _logger = logger;
         _maxRetries = Math.Max(0, options.MaxRetries);
         _base = settings.Server.GetLeftPart(UriPartial.Path).TrimEnd('/');
-        _http = new HttpClient(settings.CreateHandler(), disposeHandler: true)
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        };
-        _http.DefaultRequestHeaders.Accept.Add(s_json);
-        _http.DefaultRequestHeaders.TryAddWithoutValidation("User-Agent", options.UserAgent ?? DefaultUserAgent);
+        _http = http;
+        _ownsHttp = ownsHttp;
+        _userAgent = options.UserAgent ?? DefaultUserAgent;
+        _prepareRequest = prepareRequest;
     }
 
     /// <summary><c>KubeConsistency/&lt;version&gt;</c>.</summary>
@@ -75,7 +84,9 @@ internal sealed class ApiTransport : IDisposable
         var uri = new Uri(_base + pathAndQuery, UriKind.Absolute);
         for (var attempt = 0; ; attempt++)
         {
-            using var request = new HttpRequestMessage(method, uri);
+            using var request = new HttpRequestMessage(method, uri) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
+            request.Headers.Accept.Add(s_json);
+            request.Headers.TryAddWithoutValidation("User-Agent", _userAgent);
             if (contentType is not null)
             {
                 request.Content = new ReadOnlyMemoryContent(body);
@@ -85,6 +96,11 @@ internal sealed class ApiTransport : IDisposable
             if (Settings.Authenticator.GetHeader() is { } authorization)
             {
                 request.Headers.Authorization = authorization;
+            }
+
+            if (_prepareRequest is not null)
+            {
+                await _prepareRequest(request, cancellationToken).ConfigureAwait(false);
             }
 
             var started = _time.GetTimestamp();
@@ -138,7 +154,16 @@ internal sealed class ApiTransport : IDisposable
         }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        if (_ownsHttp)
+        {
+            _http.Dispose();
+        }
+    }
+
+    private static HttpClient CreateHttpClient(ConnectionSettings settings) =>
+        new(settings.CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
 
     /// <summary>How long to wait before retrying, or <see langword="null"/> when the response is final.</summary>
     internal static TimeSpan? RetryDelay(HttpStatusCode status, TimeSpan? retryAfter, bool isRead)

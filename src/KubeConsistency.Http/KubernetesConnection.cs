@@ -52,9 +52,14 @@ public sealed class KubernetesConnection : IDisposable
     private readonly ApiTransport _transport;
 
     private KubernetesConnection(ConnectionSettings settings, KubernetesConnectionOptions options, ILogger logger)
+        : this(new ApiTransport(settings, options, logger))
     {
-        _transport = new ApiTransport(settings, options, logger);
-        Namespace = settings.Namespace;
+    }
+
+    private KubernetesConnection(ApiTransport transport)
+    {
+        _transport = transport;
+        Namespace = transport.Settings.Namespace;
     }
 
     /// <summary>The API server URL.</summary>
@@ -171,6 +176,41 @@ public sealed class KubernetesConnection : IDisposable
 
         options ??= new KubernetesConnectionOptions();
         return new KubernetesConnection(new ConnectionSettings { Server = server }, options, CreateLogger(options));
+    }
+
+    /// <summary>
+    /// Connects through a caller's <see cref="HttpClient"/>: an <c>IHttpClientFactory</c> client, or KubernetesClient's
+    /// (<c>KubeConsistency.KubernetesClient</c> does this for a <c>k8s.Kubernetes</c>). TLS and client certificates are
+    /// the client handler's; <paramref name="prepareRequest"/> adds per-request credentials (e.g. a bearer token) and
+    /// runs before every attempt. The connection never disposes <paramref name="httpClient"/>.
+    /// </summary>
+    /// <param name="httpClient">The client; its <see cref="HttpClient.Timeout"/> should be infinite, as watches are long-lived.</param>
+    /// <param name="server">The API server URL (a path prefix is kept).</param>
+    /// <param name="prepareRequest">Adds credentials to a request, or <see langword="null"/>.</param>
+    /// <param name="defaultNamespace">The namespace for writes and reads that give none.</param>
+    /// <param name="options">Clock, logging and retry options.</param>
+    public static KubernetesConnection FromHttpClient(
+        HttpClient httpClient,
+        Uri server,
+        Func<HttpRequestMessage, CancellationToken, Task>? prepareRequest = null,
+        string? defaultNamespace = null,
+        KubernetesConnectionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(server);
+        if (!server.IsAbsoluteUri || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException("The server must be an absolute http:// or https:// URL.", nameof(server));
+        }
+
+        options ??= new KubernetesConnectionOptions();
+        var settings = new ConnectionSettings
+        {
+            Server = server,
+            Namespace = defaultNamespace,
+            Authenticator = new AnonymousAuthenticator(prepareRequest is null ? "the HTTP client's" : "the HTTP client's, per request"),
+        };
+        return new KubernetesConnection(new ApiTransport(settings, options, CreateLogger(options), httpClient, ownsHttp: false, prepareRequest));
     }
 
     /// <summary>Creates a client for one resource. Clients are cheap, thread-safe, and share this connection.</summary>

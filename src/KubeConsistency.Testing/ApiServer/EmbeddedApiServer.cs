@@ -113,7 +113,15 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The resource (group and plural) is already registered, or its group is served at another version.</exception>
     public void RegisterResource(ApiResourceDefinition resource) => _store.Register(resource);
 
-    /// <summary>Writes a kubeconfig whose only cluster is this server (no credentials), for kubectl or real-cluster code paths.</summary>
+    /// <summary>The placeholder bearer token <see cref="WriteKubeconfig"/> writes; the server accepts any request.</summary>
+    public const string KubeconfigToken = "embedded-api-server";
+
+    /// <summary>
+    /// Writes a kubeconfig whose only cluster is this server, for kubectl, KubernetesClient's
+    /// <c>KubernetesClientConfiguration.BuildConfigFromConfigFile</c> or any real-cluster code path. The user carries a
+    /// placeholder bearer token (<see cref="KubeconfigToken"/>): the server authenticates nobody, but clients that refuse
+    /// a user without credentials (KubernetesClient) accept it.
+    /// </summary>
     /// <param name="path">File to write (overwritten).</param>
     /// <param name="namespace">Default namespace of the context; <c>default</c> when null.</param>
     /// <returns>The path written.</returns>
@@ -136,7 +144,8 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
             .Append("current-context: embedded\n")
             .Append("users:\n")
             .Append("- name: embedded\n")
-            .Append("  user: {}\n")
+            .Append("  user:\n")
+            .Append("    token: ").Append(KubeconfigToken).Append('\n')
             .Append("preferences: {}\n");
         File.WriteAllText(path, yaml.ToString());
         return path;

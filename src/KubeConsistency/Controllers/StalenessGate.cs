@@ -188,6 +188,15 @@ public abstract class StalenessGate
     }
 
     /// <summary>
+    /// Opens a <see cref="WriteScope"/> over this gate's store for <paramref name="owner"/>: every write a recording
+    /// client makes below it (e.g. <c>IKubernetes</c> with <c>KubeConsistency.KubernetesClient</c>'s handler) is
+    /// recorded with <see cref="WroteAt"/>. Dispose it when the reconcile ends.
+    /// </summary>
+    /// <param name="owner">The reconciled object.</param>
+    /// <param name="ownerUid">Its UID.</param>
+    public WriteScope BeginWriteScope(NamespacedName owner, string ownerUid) => WriteScope.Begin(ConsistencyStore, owner, ownerUid);
+
+    /// <summary>
     /// A writer over <paramref name="client"/> that records the server-returned resource version of every successful
     /// create, update, status update and patch under <paramref name="client"/>'s group-resource.
     /// </summary>

@@ -239,7 +239,8 @@ public sealed partial class WriteTests
         Assert.Equal("Invalid", failedTest["reason"]!.GetValue<string>());
         await TestApi.WriteAsync(client, HttpMethod.Patch, path, """{"metadata":{"resourceVersion":"1"}}""", HttpStatusCode.Conflict, "application/merge-patch+json");
         await TestApi.WriteAsync(client, HttpMethod.Patch, path, """{"metadata":""", HttpStatusCode.BadRequest, "application/merge-patch+json");
-        await TestApi.WriteAsync(client, HttpMethod.Patch, path, "{}", HttpStatusCode.UnsupportedMediaType, "application/apply-patch+yaml");
+        await TestApi.WriteAsync(client, HttpMethod.Patch, path, "{}", HttpStatusCode.BadRequest, "application/apply-patch+yaml"); // apply needs a fieldManager
+        await TestApi.WriteAsync(client, HttpMethod.Patch, path, "{}", HttpStatusCode.UnsupportedMediaType, "text/plain");
     }
 
     [Fact]

@@ -13,7 +13,8 @@ internal enum Subresource
 }
 
 /// <summary>Who writes and how (<c>fieldManager</c>).</summary>
-internal sealed record WriteOptions(string Manager);
+/// <summary>Who writes (the field manager) and how: <c>Update</c>, or <c>Apply</c> for server-side apply.</summary>
+internal sealed record WriteOptions(string Manager, string Operation = "Update");
 
 /// <summary>DeleteOptions that matter here.</summary>
 internal sealed record DeleteRequest(ApiDeletionPropagation? Propagation, string? PreconditionUid, string? PreconditionResourceVersion)
@@ -42,7 +43,7 @@ internal sealed class ApiStore
     private readonly ILogger _logger;
     private readonly Queue<StoredEvent> _history = new();
     private readonly Dictionary<string, HashSet<(ResourceState State, string Key)>> _dependents = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _liveUids = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ResourceState State, string Key)> _liveUids = new(StringComparer.Ordinal);
     private volatile Dictionary<string, ResourceState> _resources = new(StringComparer.Ordinal);
     private long _revision = 1;
     private long _published = 1;
@@ -373,7 +374,7 @@ internal sealed class ApiStore
             s.Behavior.PrepareForCreate(obj, def, uid);
             var rv = ++_revision;
             meta["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
-            RecordManagedFields(meta, obj, options.Manager, def.ApiVersion, now, Subresource.None);
+            RecordManagedFields(meta, obj, options, def.ApiVersion, now, Subresource.None);
             var stored = StoredObject.FromNode(obj, def);
             Commit(s, WatchEventType.Added, stored, null);
             return stored;
@@ -567,7 +568,7 @@ internal sealed class ApiStore
 
         var rv = ++_revision;
         meta["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
-        RecordManagedFields(meta, result, options.Manager, def.ApiVersion, Meta.FormatTime(_time.GetUtcNow()), sub);
+        RecordManagedFields(meta, result, options, def.ApiVersion, Meta.FormatTime(_time.GetUtcNow()), sub);
         var stored = StoredObject.FromNode(result, def);
         Commit(s, WatchEventType.Modified, stored, cur);
         return stored;
@@ -656,19 +657,10 @@ internal sealed class ApiStore
                 }
             }
 
+            // The owner stays, terminating, while a dependent is still there (held by its own finalizers); removing the
+            // last one finishes the owner's deletion (CompleteForegroundDeletion).
             cur = s.Get(pending.Key) ?? pending;
-            var remaining = Finalizers(MetaOf(cur)).Where(f => f != "foregroundDeletion").ToList();
-            if (remaining.Count == 0)
-            {
-                return new DeleteResult(RemoveNow(s, cur), true);
-            }
-
-            cur = CommitServerChange(s, cur, node =>
-            {
-                var m = Meta.Metadata(node);
-                m["finalizers"] = new JsonArray(remaining.Select(f => (JsonNode)f!).ToArray());
-            });
-            return new DeleteResult(cur, false);
+            return HasDependents(cur.Uid) ? new DeleteResult(cur, false) : FinishForegroundDeletion(s, cur);
         }
 
         if (cur.IsDeleting)
@@ -696,6 +688,39 @@ internal sealed class ApiStore
 
     private static JsonObject MetaOf(StoredObject o) => (JsonObject)o.ToNode()["metadata"]!;
 
+    private bool HasDependents(string ownerUid) =>
+        _dependents.TryGetValue(ownerUid, out var deps) && deps.Any(d => d.State.Get(d.Key) is { } o && o.OwnerUids.Contains(ownerUid));
+
+    /// <summary>Drops the <c>foregroundDeletion</c> finalizer; the owner goes when no other finalizer holds it.</summary>
+    private DeleteResult FinishForegroundDeletion(ResourceState s, StoredObject cur)
+    {
+        var remaining = Finalizers(MetaOf(cur)).Where(f => f != "foregroundDeletion").ToList();
+        if (remaining.Count == 0)
+        {
+            return new DeleteResult(RemoveNow(s, cur), true);
+        }
+
+        cur = CommitServerChange(s, cur, node =>
+        {
+            var m = Meta.Metadata(node);
+            m["finalizers"] = new JsonArray(remaining.Select(f => (JsonNode)f!).ToArray());
+        });
+        return new DeleteResult(cur, false);
+    }
+
+    /// <summary>After a dependent is gone, finishes the foreground deletion of owners that were waiting only for it.</summary>
+    private void CompleteForegroundDeletion(StoredObject removed)
+    {
+        foreach (var ownerUid in removed.OwnerUids)
+        {
+            if (_liveUids.TryGetValue(ownerUid, out var at) && at.State.Get(at.Key) is { IsDeleting: true } owner
+                && Finalizers(MetaOf(owner)).Contains("foregroundDeletion") && !HasDependents(ownerUid))
+            {
+                FinishForegroundDeletion(at.State, owner);
+            }
+        }
+    }
+
     /// <summary>Removes the object (DELETED at a new revision carrying its last state) and garbage-collects its dependents.</summary>
     private StoredObject RemoveNow(ResourceState s, StoredObject cur)
     {
@@ -703,6 +728,7 @@ internal sealed class ApiStore
         var deleted = cur.WithResourceVersion(rv, s.Definition);
         Commit(s, WatchEventType.Deleted, deleted, cur);
         CollectDependents(cur.Uid);
+        CompleteForegroundDeletion(cur);
         return deleted;
     }
 
@@ -721,7 +747,7 @@ internal sealed class ApiStore
                 continue;
             }
 
-            if (d.OwnerUids.Any(u => u != ownerUid && _liveUids.Contains(u)))
+            if (d.OwnerUids.Any(u => u != ownerUid && _liveUids.ContainsKey(u)))
             {
                 CommitServerChange(ds, d, node => RemoveOwnerReference(node, ownerUid));
             }
@@ -814,7 +840,7 @@ internal sealed class ApiStore
         }
         else
         {
-            _liveUids.Add(obj.Uid);
+            _liveUids[obj.Uid] = (s, obj.Key);
             foreach (var uid in obj.OwnerUids)
             {
                 if (!_dependents.TryGetValue(uid, out var set))
@@ -936,8 +962,9 @@ internal sealed class ApiStore
         }
     }
 
-    private void RecordManagedFields(JsonObject meta, JsonObject obj, string manager, string apiVersion, string time, Subresource sub)
+    private void RecordManagedFields(JsonObject meta, JsonObject obj, WriteOptions options, string apiVersion, string time, Subresource sub)
     {
+        var manager = options.Manager;
         if (!_options.RecordManagedFields)
         {
             meta.Remove("managedFields");
@@ -989,7 +1016,7 @@ internal sealed class ApiStore
         var index = -1;
         for (var i = 0; i < entries.Count; i++)
         {
-            if (entries[i] is JsonObject e && Meta.TryGetString(e, "manager") == manager && Meta.TryGetString(e, "operation") == "Update"
+            if (entries[i] is JsonObject e && Meta.TryGetString(e, "manager") == manager && Meta.TryGetString(e, "operation") == options.Operation
                 && Meta.TryGetString(e, "subresource") == subName)
             {
                 index = i;
@@ -1002,7 +1029,7 @@ internal sealed class ApiStore
             var entry = new JsonObject
             {
                 ["manager"] = manager,
-                ["operation"] = "Update",
+                ["operation"] = options.Operation,
                 ["apiVersion"] = apiVersion,
                 ["time"] = time,
                 ["fieldsType"] = "FieldsV1",

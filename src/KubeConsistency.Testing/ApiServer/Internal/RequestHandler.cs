@@ -860,6 +860,12 @@ internal sealed class RequestHandler
         var media = (context.Request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
         var body = await ReadBodyAsync(context).ConfigureAwait(false);
         var manager = new WriteOptions(ContentNegotiation.Manager(context.Request));
+        if (media == "application/apply-patch+yaml")
+        {
+            await HandleApplyAsync(context, state, ns, name, sub, body, pretty).ConfigureAwait(false);
+            return;
+        }
+
         Func<JsonObject, JsonObject> apply = media switch
         {
             "application/merge-patch+json" => MergePatch(body, strategic: false),
@@ -876,6 +882,48 @@ internal sealed class RequestHandler
         }
 
         var stored = _store.Mutate(state, ns, name, apply, manager, sub);
+        await WriteJsonAsync(context, 200, stored.Json, pretty).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Server-side apply, the subset operators use: the applied configuration (JSON, which is YAML) is created when the
+    /// object is missing, else merged into it with strategic-merge rules, and recorded under the field manager with
+    /// operation <c>Apply</c>. Field ownership conflicts between managers are not detected (docs/compatibility.md).
+    /// </summary>
+    private async Task HandleApplyAsync(HttpContext context, ResourceState state, string ns, string name, Subresource sub, ReadOnlyMemory<byte> body, bool pretty)
+    {
+        if (!context.Request.Query.TryGetValue("fieldManager", out var managerValue) || string.IsNullOrEmpty(managerValue.ToString()))
+        {
+            throw StatusErrors.BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+        }
+
+        JsonObject applied;
+        try
+        {
+            applied = GoJson.ParseObject(body);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+        {
+            throw StatusErrors.BadRequest("error decoding YAML: the embedded API server reads apply patches written as JSON: " + e.Message);
+        }
+
+        var meta = Meta.Metadata(applied);
+        var bodyName = Meta.GetString(meta, "name") ?? "";
+        if (bodyName != name)
+        {
+            throw StatusErrors.BadRequest($"the name of the object ({bodyName}) does not match the name on the URL ({name})");
+        }
+
+        var options = new WriteOptions(managerValue.ToString(), "Apply");
+        if (sub == Subresource.None && state.Get(StoredObject.MakeKey(ns, name)) is null)
+        {
+            ApplyUrlNamespace(applied, state, ns);
+            var created = _store.Create(state, applied, options);
+            await WriteJsonAsync(context, 201, created.Json, pretty).ConfigureAwait(false);
+            return;
+        }
+
+        var stored = _store.Mutate(state, ns, name, cur => Patches.ApplyStrategicMergePatch(cur, (JsonObject)applied.DeepClone()), options, sub);
         await WriteJsonAsync(context, 200, stored.Json, pretty).ConfigureAwait(false);
     }
 

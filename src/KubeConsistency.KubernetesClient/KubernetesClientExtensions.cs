@@ -1,0 +1,86 @@
+using k8s;
+using k8s.Models;
+using KubeConsistency.Client;
+using KubeConsistency.Http;
+using KubeConsistency.Informers;
+
+namespace KubeConsistency.KubernetesClient;
+
+/// <summary>
+/// Informers and resource clients for KubernetesClient model types — built-in kinds (<c>V1Pod</c>, <c>V1ReplicaSet</c>,
+/// <c>V1Lease</c>, …) and custom resources (any <c>IKubernetesObject&lt;V1ObjectMeta&gt;</c> with <c>[KubernetesEntity]</c>)
+/// — from the <see cref="IKubernetes"/> an operator already has.
+/// </summary>
+/// <remarks>
+/// Lists and watches use KubeConsistency's decoder (paged LIST, watch-list with <c>sendInitialEvents</c>, bookmarks,
+/// <c>k8s.io/initial-events-end</c>, 410 → relist, typed errors) over the client's own HTTP pipeline and credentials,
+/// decoding with KubernetesClient's serializer options, so the objects are exactly those its own calls return.
+/// </remarks>
+public static class KubernetesClientExtensions
+{
+    /// <summary>A resource client for <typeparamref name="T"/> (list, watch, get, create, update, status, merge patch, delete).</summary>
+    /// <typeparam name="T">The model type.</typeparam>
+    /// <param name="client">A <see cref="Kubernetes"/> client.</param>
+    /// <param name="options">Namespace, selectors and the resource when the type has no <c>[KubernetesEntity]</c>.</param>
+    public static IResourceClient<T> Resource<T>(this IKubernetes client, KubernetesResourceOptions? options = null)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var connection = KubernetesClientConnections.For(client);
+        var (resource, kind, namespaced) = KubernetesModel<T>.Describe(options);
+        return connection.Resource(new ResourceClientOptions<T>
+        {
+            Resource = resource,
+            Kind = kind,
+            Namespaced = namespaced,
+            Namespace = options?.Namespace,
+            LabelSelector = options?.LabelSelector,
+            FieldSelector = options?.FieldSelector,
+            FieldManager = options?.FieldManager,
+            SerializerOptions = KubernetesClientConnections.JsonOptions,
+            Accessor = KubernetesObjectAccessor<T>.Instance,
+        });
+    }
+
+    /// <summary>
+    /// A shared index informer for <typeparamref name="T"/>: list (or watch-list), then watch with bookmarks, relisting on
+    /// 410, into a store that knows the resource version it has applied. Start it with <c>RunAsync</c>.
+    /// </summary>
+    /// <typeparam name="T">The model type.</typeparam>
+    /// <param name="client">A <see cref="Kubernetes"/> client.</param>
+    /// <param name="resource">Namespace, selectors and the resource when the type has no <c>[KubernetesEntity]</c>.</param>
+    /// <param name="configure">Adjusts the informer's options (name, indexers, resync, transform, clock, logging, metrics).</param>
+    public static ISharedIndexInformer<T> CreateInformer<T>(this IKubernetes client, KubernetesResourceOptions? resource = null, Action<SharedIndexInformerOptions<T>>? configure = null)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var source = client.Resource<T>(resource);
+        var options = new SharedIndexInformerOptions<T>
+        {
+            Resource = source.Resource,
+            MetadataAccessor = KubernetesObjectAccessor<T>.Instance,
+        };
+        configure?.Invoke(options);
+        return SharedIndexInformer.Create(source, options);
+    }
+
+    /// <summary>
+    /// The factory's informer for <typeparamref name="T"/> in <paramref name="resource"/>'s namespace and selectors,
+    /// created on first use with the factory's name, clock, logging and metrics.
+    /// </summary>
+    /// <typeparam name="T">The model type.</typeparam>
+    /// <param name="factory">The informer factory.</param>
+    /// <param name="client">A <see cref="Kubernetes"/> client.</param>
+    /// <param name="resource">Namespace, selectors and the resource when the type has no <c>[KubernetesEntity]</c>.</param>
+    /// <param name="configure">Adjusts the informer's options before it is created.</param>
+    public static ISharedIndexInformer<T> GetOrAdd<T>(this SharedInformerFactory factory, IKubernetes client, KubernetesResourceOptions? resource = null, Action<SharedIndexInformerOptions<T>>? configure = null)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        var source = client.Resource<T>(resource);
+        var scope = $"{resource?.Namespace}|{resource?.LabelSelector}|{resource?.FieldSelector}";
+        return factory.GetOrAdd(source, scope, options =>
+        {
+            options.MetadataAccessor ??= KubernetesObjectAccessor<T>.Instance;
+            configure?.Invoke(options);
+        });
+    }
+}

@@ -1,0 +1,33 @@
+namespace KubeConsistency.KubernetesClient;
+
+/// <summary>
+/// Which objects of a KubernetesClient model type a resource client or informer addresses. The group, version, plural
+/// and kind come from the type's <c>[KubernetesEntity]</c> attribute unless <see cref="Resource"/> says otherwise.
+/// </summary>
+public sealed class KubernetesResourceOptions
+{
+    /// <summary>The namespace to list and watch, and the default for writes; <see langword="null"/> means all namespaces.</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>A label selector applied to every list and watch.</summary>
+    public string? LabelSelector { get; init; }
+
+    /// <summary>A field selector applied to every list and watch.</summary>
+    public string? FieldSelector { get; init; }
+
+    /// <summary>The <c>fieldManager</c> sent with writes; <see langword="null"/> lets the server derive it from the User-Agent.</summary>
+    public string? FieldManager { get; init; }
+
+    /// <summary>
+    /// Whether the resource is namespaced. <see langword="null"/> (default): built-in cluster-scoped kinds (Node,
+    /// Namespace, PersistentVolume, ClusterRole, …) are cluster-scoped, every other kind namespaced. Set it for a
+    /// cluster-scoped custom resource.
+    /// </summary>
+    public bool? Namespaced { get; init; }
+
+    /// <summary>The resource, for a model type without <c>[KubernetesEntity]</c>; <see langword="null"/> reads the attribute.</summary>
+    public GroupVersionResource? Resource { get; init; }
+
+    /// <summary>The kind, for a model type without <c>[KubernetesEntity]</c>; <see langword="null"/> reads the attribute.</summary>
+    public string? Kind { get; init; }
+}
