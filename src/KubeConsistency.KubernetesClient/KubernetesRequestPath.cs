@@ -42,6 +42,13 @@ internal readonly record struct KubernetesRequestPath(GroupResource GroupResourc
             }
 
             string? ns = null;
+            if (tail.Length == 3 && tail[0] == "namespaces" && tail[2] is "status" or "finalize")
+            {
+                // A namespace's own subresource, not a resource inside it.
+                path = new KubernetesRequestPath(new GroupResource(group, "namespaces"), null, Uri.UnescapeDataString(tail[1]), tail[2]);
+                return true;
+            }
+
             if (tail.Length >= 3 && tail[0] == "namespaces")
             {
                 ns = Uri.UnescapeDataString(tail[1]);

@@ -81,6 +81,7 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
             CompactOnRestart = options.CompactOnRestart,
             CreateDefaultNamespaces = options.CreateDefaultNamespaces,
             RecordManagedFields = options.RecordManagedFields,
+            EnforceNamespaceLifecycle = options.EnforceNamespaceLifecycle,
             MaxRequestBodySize = options.MaxRequestBodySize,
             LoggerFactory = options.LoggerFactory,
             AdditionalResources = options.AdditionalResources.ToList(),

@@ -35,6 +35,13 @@ public sealed class EmbeddedApiServerOptions
     /// <summary>Whether writes record a <c>managedFields</c> entry per field manager (a simplified field set). Default <see langword="true"/>.</summary>
     public bool RecordManagedFields { get; set; } = true;
 
+    /// <summary>
+    /// Whether creating an object in a namespace that does not exist fails with 404, and in one being deleted with 403,
+    /// as kube-apiserver's NamespaceLifecycle admission does (default <see langword="true"/>). Turn it off to write into
+    /// any namespace without creating it first.
+    /// </summary>
+    public bool EnforceNamespaceLifecycle { get; set; } = true;
+
     /// <summary>Largest accepted request body in bytes. Default 3 MiB (kube-apiserver's object size limit is about 3 MB).</summary>
     public int MaxRequestBodySize { get; set; } = 3 * 1024 * 1024;
 

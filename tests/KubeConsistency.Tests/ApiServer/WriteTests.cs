@@ -14,6 +14,22 @@ public sealed partial class WriteTests
     [GeneratedRegex("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$")]
     private static partial Regex Rfc3339();
 
+    [Fact]
+    public async Task Namespace_lifecycle_refuses_content_in_a_missing_or_terminating_namespace()
+    {
+        await using var server = await TestApi.StartAsync(o => o.EnforceNamespaceLifecycle = true);
+        using var client = TestApi.Client(server);
+        var missing = await TestApi.WriteAsync(client, HttpMethod.Post, "/api/v1/namespaces/nowhere/configmaps", """{"metadata":{"name":"c"}}""", HttpStatusCode.NotFound);
+        Assert.Equal("namespaces \"nowhere\" not found", missing["message"]!.GetValue<string>());
+        Assert.Equal("namespaces", missing["details"]!["kind"]!.GetValue<string>());
+
+        await TestApi.CreateAsync(client, "/api/v1/namespaces", """{"metadata":{"name":"closing","finalizers":["example.com/hold"]}}""");
+        await TestApi.CreateAsync(client, "/api/v1/namespaces/closing/configmaps", """{"metadata":{"name":"before"}}""");
+        await TestApi.WriteAsync(client, HttpMethod.Delete, "/api/v1/namespaces/closing", "{}", HttpStatusCode.OK);
+        var terminating = await TestApi.WriteAsync(client, HttpMethod.Post, "/api/v1/namespaces/closing/configmaps", """{"metadata":{"name":"after"}}""", HttpStatusCode.Forbidden);
+        Assert.Equal("unable to create new content in namespace closing because it is being terminated", terminating["message"]!.GetValue<string>());
+    }
+
     [WireFact]
     public async Task Create_fills_in_server_fields_and_defaults_like_the_wire()
     {

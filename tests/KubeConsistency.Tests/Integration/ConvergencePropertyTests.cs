@@ -43,7 +43,7 @@ public sealed class ConvergencePropertyTests(ITestOutputHelper output)
     private static async Task<string?> RunAsync(IReadOnlyList<ServerStep> history, bool useWatchList)
     {
         var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        await using var server = await EmbeddedApiServer.StartAsync(new EmbeddedApiServerOptions { BookmarkInterval = TimeSpan.FromMilliseconds(200), CreateDefaultNamespaces = false });
+        await using var server = await EmbeddedApiServer.StartAsync(new EmbeddedApiServerOptions { BookmarkInterval = TimeSpan.FromMilliseconds(200), CreateDefaultNamespaces = false, EnforceNamespaceLifecycle = false });
         using var connection = KubernetesConnection.ForServer(server.BaseAddress, new KubernetesConnectionOptions { TimeProvider = time });
         var pods = connection.Resource(new ResourceClientOptions<Pod> { Resource = GroupVersionResource.Pods, Kind = "Pod", Namespace = null, TypeInfo = TestJsonContext.Default.TestPod });
         var informer = SharedIndexInformer.Create(pods, new SharedIndexInformerOptions<Pod> { Resource = GroupVersionResource.Pods, TimeProvider = time, UseWatchList = useWatchList });

@@ -46,7 +46,7 @@ public sealed class IntegrationHarness : IAsyncDisposable
         TimeProvider? informerTime = null,
         bool start = true)
     {
-        var serverOptions = new EmbeddedApiServerOptions();
+        var serverOptions = new EmbeddedApiServerOptions { EnforceNamespaceLifecycle = false };
         configureServer?.Invoke(serverOptions);
         var server = await EmbeddedApiServer.StartAsync(serverOptions);
         var h = new IntegrationHarness(server, informerTime ?? TimeProvider.System);

@@ -66,6 +66,7 @@ public sealed class ControllerDemoTests : IDisposable
         // The "real cluster" path: no embedded server of the demo's own, no injected lag. The test plays the cluster: an
         // API server with a kubelet of its own.
         await using var server = await EmbeddedApiServer.StartAsync();
+        server.Objects.Create(ApiResourceDefinition.Namespaces, new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "team-a" } });
         using var connection = KubernetesConnection.ForServer(server.BaseAddress);
         var pods = SharedIndexInformer.Create(SampleAccessors.Pods(connection, "team-a"), new SharedIndexInformerOptions<Pod> { MetadataAccessor = SampleAccessors.Pod });
         using var stop = new CancellationTokenSource();

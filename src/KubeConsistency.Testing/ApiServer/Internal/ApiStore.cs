@@ -14,7 +14,8 @@ internal enum Subresource
 
 /// <summary>Who writes and how (<c>fieldManager</c>).</summary>
 /// <summary>Who writes (the field manager) and how: <c>Update</c>, or <c>Apply</c> for server-side apply.</summary>
-internal sealed record WriteOptions(string Manager, string Operation = "Update");
+/// <remarks><see cref="Admit"/>: the write came over HTTP and passes admission (NamespaceLifecycle); server-side seeding through <see cref="ApiObjectStore"/> does not.</remarks>
+internal sealed record WriteOptions(string Manager, string Operation = "Update", bool Admit = false);
 
 /// <summary>DeleteOptions that matter here.</summary>
 internal sealed record DeleteRequest(ApiDeletionPropagation? Propagation, string? PreconditionUid, string? PreconditionResourceVersion)
@@ -321,6 +322,11 @@ internal sealed class ApiStore
 
         lock (_lock)
         {
+            if (ns.Length > 0 && options.Admit && _options.EnforceNamespaceLifecycle)
+            {
+                CheckNamespaceAcceptsContent(ns);
+            }
+
             if (name.Length == 0)
             {
                 var prefix = generateName.Length > 58 ? generateName[..58] : generateName;
@@ -684,6 +690,25 @@ internal sealed class ApiStore
         }
 
         return new DeleteResult(RemoveNow(s, cur), true);
+    }
+
+    /// <summary>
+    /// kube-apiserver's NamespaceLifecycle admission: nothing is created in a namespace that does not exist (404 for the
+    /// namespace) or is being deleted (403).
+    /// </summary>
+    private void CheckNamespaceAcceptsContent(string ns)
+    {
+        if (Find("", "namespaces") is not { } namespaces)
+        {
+            return;
+        }
+
+        var namespaceObject = namespaces.Get(StoredObject.MakeKey("", ns)) ?? throw StatusErrors.NotFound(namespaces.Definition, ns);
+        if (namespaceObject.IsDeleting)
+        {
+            var message = $"unable to create new content in namespace {ns} because it is being terminated";
+            throw new ApiServerStatusException(403, "Forbidden", message, StatusErrors.BuildStatus(403, "Forbidden", message, null));
+        }
     }
 
     private static JsonObject MetaOf(StoredObject o) => (JsonObject)o.ToNode()["metadata"]!;

@@ -824,7 +824,7 @@ internal sealed class RequestHandler
         var body = await ReadBodyAsync(context).ConfigureAwait(false);
         var obj = DecodeObject(state, body);
         ApplyUrlNamespace(obj, state, ns);
-        var stored = _store.Create(state, obj, new WriteOptions(ContentNegotiation.Manager(context.Request)));
+        var stored = _store.Create(state, obj, new WriteOptions(ContentNegotiation.Manager(context.Request), Admit: true));
         await WriteJsonAsync(context, 201, stored.Json, pretty).ConfigureAwait(false);
     }
 
@@ -914,7 +914,7 @@ internal sealed class RequestHandler
             throw StatusErrors.BadRequest($"the name of the object ({bodyName}) does not match the name on the URL ({name})");
         }
 
-        var options = new WriteOptions(managerValue.ToString(), "Apply");
+        var options = new WriteOptions(managerValue.ToString(), "Apply", Admit: true);
         if (sub == Subresource.None && state.Get(StoredObject.MakeKey(ns, name)) is null)
         {
             ApplyUrlNamespace(applied, state, ns);
