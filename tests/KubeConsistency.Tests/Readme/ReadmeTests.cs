@@ -17,6 +17,7 @@ public sealed class ReadmeTests
 
     /// <summary>Each README block after <c>&lt;!-- example: name --&gt;</c> equals the region <c>README-BEGIN name</c> … <c>README-END name</c> of its source file.</summary>
     [Theory]
+    [InlineData("kubernetesclient", "ReadmeKubernetesClientExample.cs")]
     [InlineData("cache", "ReadmeExample.cs")]
     [InlineData("informer", "ReadmeInformerExample.cs")]
     public void ReadmeExamples_AreTheCompiledExamples(string name, string file)
@@ -34,6 +35,32 @@ public sealed class ReadmeTests
         var block = readme[start..].Split("```")[1];
         var blockLines = block.Split('\n').Skip(1).Where(l => !System.Text.RegularExpressions.Regex.IsMatch(l.Trim(), @"^using [A-Za-z0-9_.]+( = [A-Za-z0-9_.]+)?;$"));
         Assert.Equal(example, Normalize(blockLines));
+    }
+
+    [Fact]
+    public async Task ReadmeKubernetesClientExample_Runs_AndCreatesOnePod_EvenWithALaggingPodWatch()
+    {
+        await using var server = await KubeConsistency.Testing.EmbeddedApiServer.StartAsync();
+        var kubeconfig = Path.Combine(Path.GetTempPath(), "kc-readme-" + Guid.NewGuid().ToString("N") + ".yaml");
+        server.WriteKubeconfig(kubeconfig, "default");
+
+        // Every pod event reaches the informer 300 ms late: ten back-to-back reconciles all see a cache without the
+        // pod just created, and only the gate keeps them from creating more.
+        server.Faults.SetWatchDelay("", "pods", TimeSpan.FromMilliseconds(300));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await ReadmeKubernetesClientExample.RunAsync(kubeconfig, stop.Token);
+            var pods = server.Objects.List(KubeConsistency.Testing.ApiResourceDefinition.Pods, "default", labelSelector: "owner=web").Items;
+            Assert.Single(pods);
+            var lease = server.Objects.Get(KubeConsistency.Testing.ApiResourceDefinition.Leases, "default", "my-operator");
+            Assert.NotNull(lease);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            File.Delete(kubeconfig);
+        }
     }
 
     [Fact]
