@@ -26,7 +26,11 @@ internal static class ClientMode
         {
             "typed" => await RunAsync(args, TypedInfo(args), model),
             "node" => await RunAsync(args, BenchJsonContext.Default.JsonNode, model),
-            _ => throw new ArgumentException("--model must be typed or node"),
+
+            // KubernetesClient's k8s.Models.V1Pod, decoded with KubernetesClient's own serializer options, as
+            // KubeConsistency.KubernetesClient's informers decode it.
+            "k8s" => await RunAsync(args, (JsonTypeInfo<k8s.Models.V1Pod>)KubeConsistency.KubernetesClient.KubernetesClientConnections.JsonOptions.GetTypeInfo(typeof(k8s.Models.V1Pod)), model),
+            _ => throw new ArgumentException("--model must be typed, node or k8s"),
         };
     }
 
