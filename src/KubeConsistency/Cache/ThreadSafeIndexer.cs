@@ -18,17 +18,20 @@ internal interface IKeyedStore<T>
 /// tracking of upstream-semantics.md §4.
 /// </summary>
 /// <remarks>
-/// Writers serialise on one lock that guards the items, the indexes and the RV together (§12). Readers of
-/// single items and of the RV take no lock: items live in a <see cref="ConcurrentDictionary{TKey, TValue}"/>
+/// Writers serialise on one write lock that guards the items, the indexes and the RV together (§12); index and list
+/// readers share its read lock. Readers of single items and of the RV take no lock: items live in a <see cref="ConcurrentDictionary{TKey, TValue}"/>
 /// that is swapped whole by <see cref="Replace(IEnumerable{T}, string)"/>, and the RV is published after the
 /// items it describes, so a reader that sees an RV also sees every item applied up to it.
 /// </remarks>
+[SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "The lock's only disposable state is wait handles it creates under contention, which finalize; a store has no end of life to dispose at.")]
 internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     where T : class
 {
     private static readonly int s_concurrency = Math.Max(2, Environment.ProcessorCount);
 
-    private readonly Lock _lock = new();
+    // Writers take the write lock; index and list reads take the read lock, so readers never block one another
+    // (upstream: a sync.RWMutex). Single-item and RV reads take no lock at all.
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.SupportsRecursion);
     private readonly ObjectMetadataAccessor<T> _accessor;
     private readonly bool _trackResourceVersion;
     private readonly InformerMetrics? _metrics;
@@ -75,7 +78,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     {
         ArgumentNullException.ThrowIfNull(key);
         var rv = obj is null ? null : ResourceVersionOf(obj);
-        lock (_lock)
+        using (WriteLocked())
         {
             RemoveLocked(key);
             SetResourceVersionLocked(rv);
@@ -96,7 +99,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
 
     public IReadOnlyList<T> List()
     {
-        lock (_lock)
+        using (ReadLocked())
         {
             var result = new T[_count];
             var i = 0;
@@ -111,7 +114,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
 
     public IReadOnlyList<string> ListKeys()
     {
-        lock (_lock)
+        using (ReadLocked())
         {
             var result = new string[_count];
             var i = 0;
@@ -151,7 +154,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
 
         var entries = _entries;
         var rebuilt = BuildIndices(entries, items, keys, next);
-        lock (_lock)
+        using (WriteLocked())
         {
             if (!ReferenceEquals(entries, _entries))
             {
@@ -169,7 +172,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     public void Bookmark(string resourceVersion)
     {
         ArgumentNullException.ThrowIfNull(resourceVersion);
-        lock (_lock)
+        using (WriteLocked())
         {
             SetResourceVersionLocked(resourceVersion);
         }
@@ -187,7 +190,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
         var rv = last.Object is null ? null : ResourceVersionOf(last.Object);
         List<int>? succeeded = null;
         List<Exception>? errors = null;
-        lock (_lock)
+        using (WriteLocked())
         {
             for (var i = 0; i < transactions.Length; i++)
             {
@@ -227,7 +230,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     public void AddIndexers(IReadOnlyDictionary<string, IndexFunc<T>> indexers)
     {
         ArgumentNullException.ThrowIfNull(indexers);
-        lock (_lock)
+        using (WriteLocked())
         {
             var conflicts = indexers.Keys.Where(n => _entries.Any(e => e.Name == n)).ToList();
             if (conflicts.Count > 0)
@@ -255,7 +258,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     public bool RemoveIndexer(string indexName)
     {
         ArgumentNullException.ThrowIfNull(indexName);
-        lock (_lock)
+        using (WriteLocked())
         {
             var remaining = _entries.Where(e => e.Name != indexName).ToArray();
             if (remaining.Length == _entries.Length)
@@ -271,7 +274,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     public IReadOnlyList<T> Index(string indexName, T obj)
     {
         ArgumentNullException.ThrowIfNull(obj);
-        lock (_lock)
+        using (ReadLocked())
         {
             var entry = EntryLocked(indexName);
             if (entry.Single is { } single)
@@ -302,7 +305,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     public IReadOnlyList<T> ByIndex(string indexName, string indexedValue)
     {
         ArgumentNullException.ThrowIfNull(indexedValue);
-        lock (_lock)
+        using (ReadLocked())
         {
             return EntryLocked(indexName).Index.TryGetValue(indexedValue, out var set) ? ItemsLocked(set) : [];
         }
@@ -311,7 +314,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     public IReadOnlyList<string> IndexKeys(string indexName, string indexedValue)
     {
         ArgumentNullException.ThrowIfNull(indexedValue);
-        lock (_lock)
+        using (ReadLocked())
         {
             return EntryLocked(indexName).Index.TryGetValue(indexedValue, out var set) ? [.. set] : [];
         }
@@ -320,7 +323,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     public IReadOnlyList<string> ListIndexFuncValues(string indexName)
     {
         ArgumentNullException.ThrowIfNull(indexName);
-        lock (_lock)
+        using (ReadLocked())
         {
             return FindLocked(indexName) is { } entry ? [.. entry.Index.Keys] : [];
         }
@@ -330,11 +333,23 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     public void Upsert(string key, T obj)
     {
         var rv = ResourceVersionOf(obj);
-        lock (_lock)
+        using (WriteLocked())
         {
             UpsertLocked(key, obj);
             SetResourceVersionLocked(rv);
         }
+    }
+
+    private WriteLock WriteLocked()
+    {
+        _lock.EnterWriteLock();
+        return new WriteLock(_lock);
+    }
+
+    private ReadLock ReadLocked()
+    {
+        _lock.EnterReadLock();
+        return new ReadLock(_lock);
     }
 
     /// <summary>
@@ -600,4 +615,16 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
             }
         }
     }
+}
+
+/// <summary>Releases a held write lock (<c>using (WriteLocked()) { … }</c>).</summary>
+internal readonly ref struct WriteLock(ReaderWriterLockSlim held)
+{
+    public void Dispose() => held.ExitWriteLock();
+}
+
+/// <summary>Releases a held read lock.</summary>
+internal readonly ref struct ReadLock(ReaderWriterLockSlim held)
+{
+    public void Dispose() => held.ExitReadLock();
 }
