@@ -15,6 +15,48 @@ public sealed class IndexerTests
     }
 
     [Fact]
+    public async Task Index_readers_share_the_lock_a_reader_does_not_block_another_while_writers_wait()
+    {
+        // Index() runs the caller's index function under the read lock; one that blocks holds a reader inside.
+        using var inside = new SemaphoreSlim(0);
+        using var release = new SemaphoreSlim(0);
+        var blocking = false;
+        var store = Store.Create(new StoreOptions<TestPod>
+        {
+            Indexers = new Dictionary<string, IndexFunc<TestPod>>
+            {
+                ["slow"] = p =>
+                {
+                    if (Volatile.Read(ref blocking))
+                    {
+                        inside.Release();
+                        release.Wait();
+                    }
+
+                    return [p.Metadata!.NamespaceProperty!];
+                },
+            },
+        });
+        store.Add(Pod("a", "1", "1"));
+        Volatile.Write(ref blocking, true);
+        var slowReader = Task.Run(() => store.Index("slow", Pod("a", "x", "0")));
+        Assert.True(await inside.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // Other readers go ahead (upstream takes a read lock); with an exclusive lock these would wait for the slow one.
+        var others = Task.Run(() => (store.ByIndex(Indexes.Namespace, "a").Count, store.List().Count, store.ListKeys().Count, store.IndexKeys("slow", "a").Count, store.ListIndexFuncValues("slow").Count));
+        Assert.Equal((1, 1, 1, 1, 1), await others.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // A writer waits for the reader to leave.
+        var writer = Task.Run(() => store.Bookmark("9"));
+        Assert.False(writer.Wait(TimeSpan.FromMilliseconds(50)));
+        Volatile.Write(ref blocking, false);
+        release.Release();
+        Assert.Single(await slowReader.WaitAsync(TimeSpan.FromSeconds(10)));
+        await writer.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("9", store.LastStoreSyncResourceVersion);
+    }
+
+    [Fact]
     public void ByIndex_IndexKeys_And_ListIndexFuncValues_FollowAddUpdateDelete()
     {
         var store = NewIndexer();
