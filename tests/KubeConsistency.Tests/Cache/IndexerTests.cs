@@ -48,7 +48,7 @@ public sealed class IndexerTests
 
         // A writer waits for the reader to leave.
         var writer = Task.Run(() => store.Bookmark("9"));
-        Assert.False(writer.Wait(TimeSpan.FromMilliseconds(50)));
+        Assert.NotSame(writer, await Task.WhenAny(writer, Task.Delay(TimeSpan.FromMilliseconds(50))));
         Volatile.Write(ref blocking, false);
         release.Release();
         Assert.Single(await slowReader.WaitAsync(TimeSpan.FromSeconds(10)));
