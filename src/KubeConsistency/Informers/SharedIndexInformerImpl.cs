@@ -30,7 +30,7 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
 
     private readonly Lock _waitersLock = new();
     private readonly List<(string ResourceVersion, TaskCompletionSource Reached)> _rvWaiters = [];
-    private volatile int _rvWaiterCount;
+    private int _rvWaiterCount;
     private ProcessorListener<T>[] _listeners = [];
     private TimeSpan _resyncCheckPeriod;
     private IDeltaQueue<T>? _fifo;
@@ -80,19 +80,40 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
             throw new InvalidResourceVersionException(resourceVersion);
         }
 
+        if (Reached(resourceVersion))
+        {
+            return Task.CompletedTask;
+        }
+
+        TestHookAfterFirstCheck?.Invoke();
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_waitersLock)
         {
-            if (Reached(resourceVersion))
+            _rvWaiters.Add((resourceVersion, reached));
+
+            // Publish the waiter (a full fence), then look at the store again. The consumer writes the store RV and
+            // then reads the count (also fenced): whichever order they run in, one of the two sees the other, so a
+            // wait can never miss the RV that arrived while it was registering.
+            Interlocked.Exchange(ref _rvWaiterCount, _rvWaiters.Count);
+        }
+
+        if (Reached(resourceVersion))
+        {
+            reached.TrySetResult();
+            lock (_waitersLock)
             {
-                return Task.CompletedTask;
+                _rvWaiters.RemoveAll(w => ReferenceEquals(w.Reached, reached));
+                _rvWaiterCount = _rvWaiters.Count;
             }
 
-            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _rvWaiters.Add((resourceVersion, reached));
-            _rvWaiterCount = _rvWaiters.Count;
-            return WaitAsync(reached, cancellationToken);
+            return Task.CompletedTask;
         }
+
+        return WaitAsync(reached, cancellationToken);
     }
+
+    /// <summary>Runs between a waiter's first look at the store RV and its registration (tests drive the race with it).</summary>
+    internal Action? TestHookAfterFirstCheck { get; set; }
 
     private async Task WaitAsync(TaskCompletionSource reached, CancellationToken cancellationToken)
     {
@@ -332,9 +353,10 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
         }
     }
 
-    private void ReleaseResourceVersionWaiters()
+    internal void ReleaseResourceVersionWaiters()
     {
-        if (_rvWaiterCount == 0)
+        // A full fence between the caller's store write and this read pairs with the waiter's fenced publish.
+        if (Interlocked.CompareExchange(ref _rvWaiterCount, 0, 0) == 0)
         {
             return;
         }

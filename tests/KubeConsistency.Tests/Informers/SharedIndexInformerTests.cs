@@ -32,6 +32,32 @@ public sealed class SharedIndexInformerTests
     }
 
     [Fact]
+    public async Task A_store_RV_that_arrives_while_a_wait_registers_completes_the_wait()
+    {
+        // The consumer applies the RV and looks for waiters exactly between the waiter's first look at the store RV and
+        // its registration: the interleaving that used to leave the wait asleep until the next delta.
+        var informer = (SharedIndexInformerImpl<TestPod>)SharedIndexInformer.Create(new FakeListWatch(), new SharedIndexInformerOptions<TestPod> { Resource = GroupVersionResource.Pods });
+        informer.Indexer.Bookmark("5");
+        informer.TestHookAfterFirstCheck = () =>
+        {
+            informer.Indexer.Bookmark("10");
+            informer.ReleaseResourceVersionWaiters(); // finds no waiter yet
+        };
+
+        var wait = informer.WaitForStoreResourceVersionAsync("10");
+        await wait.WaitAsync(Guard);
+        Assert.True(wait.IsCompletedSuccessfully);
+
+        // And a wait for an RV not yet reached still waits, then completes when the consumer gets there.
+        informer.TestHookAfterFirstCheck = null;
+        var later = informer.WaitForStoreResourceVersionAsync("20");
+        Assert.False(later.IsCompleted);
+        informer.Indexer.Bookmark("20");
+        informer.ReleaseResourceVersionWaiters();
+        await later.WaitAsync(Guard);
+    }
+
+    [Fact]
     public async Task Section3_4_ASlowHandler_BlocksNeitherOtherHandlersNorTheQueue()
     {
         await using var h = new InformerHarness();
