@@ -127,6 +127,19 @@ public sealed class SharedIndexInformerOptions<T>
     /// <summary>Where to log; defaults to no logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// The longest one LIST page, or the gap between two initial events of a watch-list, may take before the request
+    /// is abandoned, logged, counted (<see cref="ReflectorStatistics.Stalls"/>) and retried (default 60 s).
+    /// </summary>
+    public TimeSpan RequestProgressTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The longest a watch may deliver nothing, not even a bookmark, before it is abandoned and resumed from its last
+    /// resource version (default 3 min: kube-apiserver sends a bookmark about once a minute to a watch that asked for
+    /// them; never more than the watch's server-side timeout plus 60 s).
+    /// </summary>
+    public TimeSpan WatchProgressTimeout { get; set; } = TimeSpan.FromMinutes(3);
+
     /// <summary>The application's meter factory; <see langword="null"/> uses the static meter.</summary>
     public IMeterFactory? MeterFactory { get; set; }
 

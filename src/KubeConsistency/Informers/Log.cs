@@ -7,8 +7,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "{Reflector}: listed {Count} items at resource version {ResourceVersion}")]
     public static partial void Listed(this ILogger logger, string reflector, int count, string resourceVersion);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "{Reflector}: list failed; retrying in {Delay}")]
-    public static partial void ListFailed(this ILogger logger, string reflector, TimeSpan delay, Exception exception);
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "{Reflector}: {Phase} failed; retrying the list-and-watch cycle in {Delay}")]
+    public static partial void CycleFailed(this ILogger logger, string reflector, string phase, TimeSpan delay, Exception exception);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "{Reflector}: resource version {ResourceVersion} expired ({Reason}); relisting")]
     public static partial void Expired(this ILogger logger, string reflector, string resourceVersion, string reason);
@@ -39,6 +39,18 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2012, Level = LogLevel.Error, Message = "{Informer}: event handler {Handler} threw from {Method}; the notification is skipped")]
     public static partial void HandlerFailed(this ILogger logger, string informer, string handler, string method, Exception exception);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Information, Message = "{Reflector}: the watch-list stream ended before the initial-events-end bookmark ({Events} events); re-opening it")]
+    public static partial void WatchListReopened(this ILogger logger, string reflector, long events);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "{Reflector}: the list returned resource version '{ResourceVersion}', which is not a valid resource version; relisting from a consistent read")]
+    public static partial void InvalidListResourceVersion(this ILogger logger, string reflector, string resourceVersion);
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "{Reflector}: {Request} made no progress for {Limit}; abandoned and retried")]
+    public static partial void RequestStalled(this ILogger logger, string reflector, string request, TimeSpan limit);
+
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Error, Message = "{Reflector}: resync failed; ending the watch")]
+    public static partial void ResyncFailed(this ILogger logger, string reflector, Exception exception);
 
     [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "{Informer}: resync period {Requested} for handler {Handler} is below the informer's check period {Check} after start; using {Check}")]
     public static partial void ResyncPeriodRaised(this ILogger logger, string informer, string handler, TimeSpan requested, TimeSpan check);

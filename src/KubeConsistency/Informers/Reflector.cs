@@ -31,6 +31,12 @@ internal sealed class ReflectorOptions<T>
     public Func<bool>? ShouldResync { get; init; }
 
     public Func<double> Random { get; init; } = System.Random.Shared.NextDouble;
+
+    /// <summary>The longest a LIST page, or the gap between two initial events of a watch-list, may take.</summary>
+    public TimeSpan RequestProgressTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest a watch may deliver nothing (not even a bookmark) before it is abandoned and resumed.</summary>
+    public TimeSpan WatchProgressTimeout { get; init; } = TimeSpan.FromMinutes(3);
 }
 
 /// <summary>
@@ -51,6 +57,9 @@ internal sealed class Reflector<T>
     private bool _paginatedResult;
     private bool _watchListUnsupported;
 
+    // What the current cycle is doing, for the failure log ("list", "watch-list", "watch", "resync").
+    private string _phase = "list";
+
     private long _lists;
     private long _listFailures;
     private long _watchLists;
@@ -60,6 +69,8 @@ internal sealed class Reflector<T>
     private long _expirations;
     private long _events;
     private long _rejectedEvents;
+    private long _stalls;
+    private long _invalidResourceVersions;
 
     public Reflector(ReflectorOptions<T> options)
     {
@@ -79,7 +90,9 @@ internal sealed class Reflector<T>
         Interlocked.Read(ref _watchFailures),
         Interlocked.Read(ref _expirations),
         Interlocked.Read(ref _events),
-        Interlocked.Read(ref _rejectedEvents));
+        Interlocked.Read(ref _rejectedEvents),
+        Interlocked.Read(ref _stalls),
+        Interlocked.Read(ref _invalidResourceVersions));
 
     /// <summary>Runs list-and-watch cycles until cancelled, backing off after each failed cycle (Go: <c>BackoffUntil</c>).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -97,7 +110,7 @@ internal sealed class Reflector<T>
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 var delay = _backoff.Next();
-                _o.Logger.ListFailed(_o.Name, delay, ex);
+                _o.Logger.CycleFailed(_o.Name, _phase, delay, ex);
                 if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
                 {
                     return;
@@ -119,12 +132,15 @@ internal sealed class Reflector<T>
         (IAsyncEnumerator<WatchEvent<T>> Stream, WatchCancellation Cancellation)? stream = null;
         if (_o.UseWatchList && !_watchListUnsupported)
         {
+            _phase = "watch-list";
             try
             {
                 stream = await WatchListAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
+                // As client-go v0.36: fall back to LIST for this cycle only, "because making progress is better than
+                // deadlocking"; the next cycle tries watch-list again. Only an explicit rejection turns it off for good.
                 Interlocked.Increment(ref _watchListFallbacks);
                 _o.Logger.WatchListFallback(_o.Name, ex);
                 if (ex is BadRequestException or InvalidException or NotFoundException or MethodNotAllowedException or WatchListNotSupportedException)
@@ -139,22 +155,36 @@ internal sealed class Reflector<T>
         {
             if (stream is null)
             {
+                _phase = "list";
                 await ListAsync(cancellationToken).ConfigureAwait(false);
             }
 
+            // A resync that fails ends the watch at once (upstream: resyncerrc), not when the watch ends on its own.
+            using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             using var resync = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var resyncTask = RunResyncAsync(resync.Token);
+            var resyncFailure = new StrongBox<Exception?>();
+            var resyncTask = RunResyncAsync(watchStop, resyncFailure, resync.Token);
             try
             {
                 // The watch loop owns (and disposes) the watch-list stream from here on.
                 var handoff = stream;
                 stream = null;
-                await WatchLoopAsync(handoff, cancellationToken).ConfigureAwait(false);
+                _phase = "watch";
+                await WatchLoopAsync(handoff, watchStop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (resyncFailure.Value is not null && !cancellationToken.IsCancellationRequested)
+            {
             }
             finally
             {
                 await resync.CancelAsync().ConfigureAwait(false);
                 await resyncTask.ConfigureAwait(false);
+            }
+
+            if (resyncFailure.Value is { } failure)
+            {
+                _phase = "resync";
+                throw new InvalidOperationException("resync failed: " + failure.Message, failure);
             }
         }
         finally
@@ -189,6 +219,17 @@ internal sealed class Reflector<T>
             throw;
         }
 
+        if (result.ResourceVersion.Length > 0 && !ResourceVersion.IsWellFormed(result.ResourceVersion))
+        {
+            // Reused, such an RV would make every later LIST a 400 and the cache stale forever: reject it here and
+            // make the next list a consistent read ("") instead. (An empty RV is harmless: the next list asks for "0".)
+            Interlocked.Increment(ref _invalidResourceVersions);
+            Interlocked.Increment(ref _listFailures);
+            _lastSyncResourceVersionUnavailable = true;
+            _o.Logger.InvalidListResourceVersion(_o.Name, result.ResourceVersion);
+            throw new InvalidResourceVersionException(result.ResourceVersion);
+        }
+
         _o.Queue.Replace(result.Items, result.ResourceVersion);
         _lastSyncResourceVersionUnavailable = false;
         _lastSyncResourceVersion = result.ResourceVersion;
@@ -208,6 +249,8 @@ internal sealed class Reflector<T>
         while (true)
         {
             ListPage<T> page;
+            using var stalled = new CancellationTokenSource(_o.RequestProgressTimeout, _o.Time);
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stalled.Token);
             try
             {
                 page = await _o.ListWatch.ListAsync(
@@ -217,7 +260,13 @@ internal sealed class Reflector<T>
                         Limit = limit,
                         Continue = continueToken,
                     },
-                    cancellationToken).ConfigureAwait(false);
+                    bounded.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException ex) when (stalled.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _stalls);
+                _o.Logger.RequestStalled(_o.Name, "a LIST page", _o.RequestProgressTimeout);
+                throw new TimeoutException($"a LIST page made no progress for {_o.RequestProgressTimeout}", ex);
             }
             catch (ResourceExpiredException) when (continueToken is not null)
             {
@@ -254,6 +303,22 @@ internal sealed class Reflector<T>
     /// </summary>
     private async Task<(IAsyncEnumerator<WatchEvent<T>> Stream, WatchCancellation Cancellation)> WatchListAsync(CancellationToken cancellationToken)
     {
+        while (true)
+        {
+            if (await TryWatchListOnceAsync(cancellationToken).ConfigureAwait(false) is { } synced)
+            {
+                return synced;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One watch-list request. Returns the stream once the end bookmark was applied; <see langword="null"/> when the stream
+    /// ended cleanly before it (a server timeout during a long initial stream, a graceful apiserver shutdown), which
+    /// client-go answers by opening a new watch-list.
+    /// </summary>
+    private async Task<(IAsyncEnumerator<WatchEvent<T>> Stream, WatchCancellation Cancellation)?> TryWatchListOnceAsync(CancellationToken cancellationToken)
+    {
         Interlocked.Increment(ref _watches);
         var options = new WatchOptions
         {
@@ -263,8 +328,12 @@ internal sealed class Reflector<T>
             SendInitialEvents = true,
             TimeoutSeconds = WatchTimeoutSeconds(),
         };
-        var cancellation = new WatchCancellation(_o.Time, TimeSpan.FromSeconds(options.TimeoutSeconds.Value) + SilenceGrace, cancellationToken);
+
+        // Initial events flow back to back: a gap longer than the request bound is a stall.
+        var cancellation = new WatchCancellation(_o.Time, _o.RequestProgressTimeout, cancellationToken);
         var stream = _o.ListWatch.WatchAsync(options, cancellation.Token).GetAsyncEnumerator(cancellation.Token);
+        var start = _o.Time.GetTimestamp();
+        long events = 0;
         try
         {
             var temporary = new Dictionary<string, T>(StringComparer.Ordinal);
@@ -272,6 +341,7 @@ internal sealed class Reflector<T>
             while (await stream.MoveNextAsync().ConfigureAwait(false))
             {
                 var e = stream.Current;
+                events++;
                 Interlocked.Increment(ref _events);
                 cancellation.Pet();
                 switch (e.Type)
@@ -304,11 +374,22 @@ internal sealed class Reflector<T>
                     _lastSyncResourceVersion = capturedResourceVersion;
                     Interlocked.Increment(ref _watchLists);
                     _o.Logger.Listed(_o.Name, temporary.Count, capturedResourceVersion);
+
+                    // From here on the stream is an ordinary watch with the watch's silence bound.
+                    cancellation.ChangeSilenceLimit(WatchSilenceLimit(options.TimeoutSeconds.Value));
                     return (stream, cancellation);
                 }
             }
 
-            throw new WatchListNotSupportedException("the watch-list stream ended before the " + InitialEventsEndAnnotation + " bookmark");
+            if (events == 0 && _o.Time.GetElapsedTime(start) < ShortWatch)
+            {
+                throw new WatchEndedTooSoonException("very short watch-list: the stream ended within a second without an event");
+            }
+
+            _o.Logger.WatchListReopened(_o.Name, events);
+            await stream.DisposeAsync().ConfigureAwait(false);
+            cancellation.Dispose();
+            return null;
         }
         catch (Exception ex)
         {
@@ -323,11 +404,20 @@ internal sealed class Reflector<T>
             cancellation.Dispose();
             if (silent && !cancellationToken.IsCancellationRequested)
             {
-                throw new TimeoutException($"the watch-list stream was silent for {cancellation.SilenceLimit}", ex);
+                Interlocked.Increment(ref _stalls);
+                _o.Logger.RequestStalled(_o.Name, "the watch-list's initial stream", _o.RequestProgressTimeout);
+                throw new TimeoutException($"the watch-list stream made no progress for {_o.RequestProgressTimeout}", ex);
             }
 
             throw;
         }
+    }
+
+    /// <summary>A watch is abandoned after the smaller of its progress bound and its server-side timeout plus a grace period.</summary>
+    private TimeSpan WatchSilenceLimit(int timeoutSeconds)
+    {
+        var serverBound = TimeSpan.FromSeconds(timeoutSeconds) + SilenceGrace;
+        return _o.WatchProgressTimeout < serverBound ? _o.WatchProgressTimeout : serverBound;
     }
 
     /// <summary>§5.3: watch from the last RV with bookmarks and a random timeout; re-watch after clean ends.</summary>
@@ -349,7 +439,7 @@ internal sealed class Reflector<T>
             {
                 var timeoutSeconds = WatchTimeoutSeconds();
                 var startedFrom = _lastSyncResourceVersion;
-                cancellation = new WatchCancellation(_o.Time, TimeSpan.FromSeconds(timeoutSeconds) + SilenceGrace, cancellationToken);
+                cancellation = new WatchCancellation(_o.Time, WatchSilenceLimit(timeoutSeconds), cancellationToken);
                 Interlocked.Increment(ref _watches);
                 stream = _o.ListWatch.WatchAsync(
                     new WatchOptions { ResourceVersion = startedFrom, AllowWatchBookmarks = true, TimeoutSeconds = timeoutSeconds },
@@ -485,7 +575,7 @@ internal sealed class Reflector<T>
         }
     }
 
-    private async Task RunResyncAsync(CancellationToken cancellationToken)
+    private async Task RunResyncAsync(CancellationTokenSource watchStop, StrongBox<Exception?> failure, CancellationToken cancellationToken)
     {
         if (_o.ResyncCheckPeriod <= TimeSpan.Zero || _o.ShouldResync is null)
         {
@@ -494,9 +584,19 @@ internal sealed class Reflector<T>
 
         while (await DelayAsync(_o.ResyncCheckPeriod, cancellationToken).ConfigureAwait(false))
         {
-            if (_o.ShouldResync())
+            try
             {
-                _o.Queue.Resync();
+                if (_o.ShouldResync())
+                {
+                    _o.Queue.Resync();
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failure.Value = ex;
+                _o.Logger.ResyncFailed(_o.Name, ex);
+                await watchStop.CancelAsync().ConfigureAwait(false);
+                return;
             }
         }
     }
@@ -564,9 +664,17 @@ internal sealed class WatchCancellation : IDisposable
 
     public CancellationToken Token => _linked.Token;
 
-    public TimeSpan SilenceLimit { get; }
+    public TimeSpan SilenceLimit { get; private set; }
 
     public bool Silent => _watchdog.IsCancellationRequested;
+
+    /// <summary>Re-arms the watchdog with a new limit (a watch-list stream that became an ordinary watch).</summary>
+    public void ChangeSilenceLimit(TimeSpan limit)
+    {
+        SilenceLimit = limit;
+        _watchdog.CancelAfter(limit);
+        _lastPet = _time.GetTimestamp();
+    }
 
     /// <summary>Re-arms the watchdog after an event (at most once a second, to keep the event path cheap).</summary>
     public void Pet()

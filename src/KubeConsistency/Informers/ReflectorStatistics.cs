@@ -13,6 +13,8 @@ namespace KubeConsistency.Informers;
 /// <param name="Expirations">Resource versions found expired (410 Gone) on a watch or list.</param>
 /// <param name="Events">Watch events received (bookmarks included).</param>
 /// <param name="RejectedEvents">Watch events the queue rejected (e.g. an object without a key); logged and skipped.</param>
+/// <param name="Stalls">Requests abandoned for making no progress (a LIST page, a watch-list's initial stream); retried.</param>
+/// <param name="InvalidResourceVersions">Lists whose resource version was not a valid one; rejected and relisted from a consistent read.</param>
 public readonly record struct ReflectorStatistics(
     long Lists,
     long ListFailures,
@@ -22,4 +24,6 @@ public readonly record struct ReflectorStatistics(
     long WatchFailures,
     long Expirations,
     long Events,
-    long RejectedEvents);
+    long RejectedEvents,
+    long Stalls = 0,
+    long InvalidResourceVersions = 0);

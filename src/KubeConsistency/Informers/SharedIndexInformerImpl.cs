@@ -249,6 +249,8 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
             ResyncCheckPeriod = checkPeriod,
             ShouldResync = ShouldResync,
             Random = _options.Random ?? System.Random.Shared.NextDouble,
+            RequestProgressTimeout = _options.RequestProgressTimeout,
+            WatchProgressTimeout = _options.WatchProgressTimeout,
         });
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -1,5 +1,7 @@
+using KubeConsistency.Cache;
 using KubeConsistency.Client;
 using KubeConsistency.Informers;
+using KubeConsistency.Testing;
 using static KubeConsistency.Tests.TestObjects;
 
 namespace KubeConsistency.Tests.Informers;
@@ -211,7 +213,9 @@ public sealed class ReflectorTests
         for (var i = 0; i < 8; i++)
         {
             (await h.Source.NextListAsync()).Reply.SetException(new ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
-            await h.Time.WaitForTimersAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
+
+            // The backoff, not the LIST page's progress bound (60 s), which goes when the page fails.
+            await h.Time.WaitForTimersAsync(d => d.Count == 1 && d[0] < TimeSpan.FromSeconds(60)).WaitAsync(TimeSpan.FromSeconds(10));
             delays.Add(h.Time.NextDueIn);
             h.Time.Advance(h.Time.NextDueIn!.Value);
         }
@@ -262,18 +266,184 @@ public sealed class ReflectorTests
     }
 
     [Fact]
-    public async Task Section5_2_WatchListWithoutEndBookmark_FallsBackToList()
+    public async Task Section5_2_WatchListEndingBeforeTheEndBookmark_IsReopened_NotAbandoned()
+    {
+        // A server timeout during a long initial stream, or a graceful apiserver shutdown: client-go v0.36 opens a new
+        // watch-list rather than giving up on it.
+        await using var h = new InformerHarness(o => o.UseWatchList = true);
+        var first = await h.Source.NextWatchAsync();
+        first.Added(Pod("ns", "a", "20"));
+        h.Time.Advance(TimeSpan.FromSeconds(2));
+        first.End();
+
+        var second = await h.Source.NextWatchAsync();
+        Assert.True(second.Options.SendInitialEvents);
+        second.Added(Pod("ns", "a", "20"));
+        second.Added(Pod("ns", "b", "21"));
+        second.Bookmark("50", initialEventsEnd: true);
+        await h.Informer.WaitForSyncAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, h.Informer.Indexer.Count);
+        Assert.Equal("50", h.Informer.Indexer.LastStoreSyncResourceVersion);
+        Assert.Empty(h.Source.ListCalls);
+        Assert.Equal(0, h.Informer.Statistics.WatchListFallbacks);
+    }
+
+    [Fact]
+    public async Task Section5_2_AWatchListError_FallsBackToListForOneCycleOnly()
     {
         await using var h = new InformerHarness(o => o.UseWatchList = true);
-        var watch = await h.Source.NextWatchAsync();
-        watch.Added(Pod("ns", "a", "20"));
-        h.Time.Advance(TimeSpan.FromSeconds(2));
-        watch.End();
+        (await h.Source.NextWatchAsync()).Fail(new ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "etcd hiccup", null, null));
         var (list, reply) = await h.Source.NextListAsync();
         Assert.Equal("0", list.ResourceVersion);
         reply.SetResult(FakeListWatch.Page("50", [Pod("ns", "a", "20")]));
         await h.Informer.WaitForSyncAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(1, h.Informer.Statistics.WatchListFallbacks);
+
+        // The watch that follows the fallback LIST expires: the next cycle asks for a watch-list again.
+        var watch = await h.Source.NextWatchAsync();
+        Assert.Null(watch.Options.SendInitialEvents);
+        watch.Fail(Expired());
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)).WaitAsync(TimeSpan.FromSeconds(10));
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        var again = await h.Source.NextWatchAsync();
+        Assert.True(again.Options.SendInitialEvents);
+        Assert.Single(h.Source.ListCalls);
+    }
+
+    [Fact]
+    public async Task Section5_2_ABookmarkWithoutTheEndAnnotation_MeansNoWatchListSupport_ForGood()
+    {
+        await using var h = new InformerHarness(o => o.UseWatchList = true);
+        var watch = await h.Source.NextWatchAsync();
+        watch.Bookmark("30");
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("50", []));
+        await h.Informer.WaitForSyncAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var plain = await h.Source.NextWatchAsync();
+        Assert.Null(plain.Options.SendInitialEvents);
+        plain.Fail(Expired());
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)).WaitAsync(TimeSpan.FromSeconds(10));
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        await h.Source.NextListAsync();
+        Assert.Equal(2, h.Source.WatchCalls.Count);
+    }
+
+    [Fact]
+    public async Task A_list_resource_version_that_is_not_valid_is_rejected_and_the_next_list_is_a_consistent_read()
+    {
+        await using var h = new InformerHarness();
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("not-a-number", [Pod("ns", "a", "5")]));
+        await h.Time.WaitForTimersAsync(d => d.Count == 1 && d[0] < TimeSpan.FromSeconds(60)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, h.Informer.Statistics.InvalidResourceVersions);
+        Assert.Equal(0, h.Informer.Indexer.Count); // nothing was applied at that RV
+        h.Time.Advance(h.Time.NextDueIn!.Value);
+        var (list, reply) = await h.Source.NextListAsync();
+        Assert.Equal("", list.ResourceVersion);
+        reply.SetResult(FakeListWatch.Page("6", [Pod("ns", "a", "5")]));
+        await h.Informer.WaitForSyncAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("6", h.Informer.Indexer.LastStoreSyncResourceVersion);
+    }
+
+    [Fact]
+    public async Task A_stalled_LIST_page_is_abandoned_counted_and_retried()
+    {
+        await using var h = new InformerHarness(o => o.RequestProgressTimeout = TimeSpan.FromSeconds(30));
+        var (_, stalled) = await h.Source.NextListAsync(); // never answered
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(30)).WaitAsync(TimeSpan.FromSeconds(10));
+        h.Time.Advance(TimeSpan.FromSeconds(30));
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, h.Informer.Statistics.Stalls);
+        Assert.Equal(1, h.Informer.Statistics.ListFailures);
+        h.Time.Advance(TimeSpan.FromMilliseconds(800));
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("6", []));
+        await h.Informer.WaitForSyncAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(stalled.Task.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_watch_silent_for_its_progress_bound_is_resumed_from_its_last_RV()
+    {
+        await using var h = new InformerHarness(o => o.WatchProgressTimeout = TimeSpan.FromSeconds(90));
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", []));
+        var watch = await h.Source.NextWatchAsync();
+        Assert.Equal(300, watch.Options.TimeoutSeconds); // server-side timeout 5 min: the bookmark-based bound is shorter
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(90)).WaitAsync(TimeSpan.FromSeconds(10));
+        h.Time.Advance(TimeSpan.FromSeconds(90));
+        var next = await h.Source.NextWatchAsync();
+        Assert.Equal("10", next.Options.ResourceVersion);
+        Assert.Empty(h.Source.ListCalls.Skip(1));
+    }
+
+    [Fact]
+    public async Task A_failing_resync_ends_the_watch_at_once()
+    {
+        // Upstream sends the resync error to the watch loop, which returns it; the watch does not run on to its timeout.
+        var time = new ManualTimeProvider();
+        var source = new FakeListWatch();
+        var queue = new ThrowingResyncQueue(RealFifo.Create(new RealFifoOptions<TestPod> { EmitDeltaTypeBookmark = true }));
+        var reflector = new Reflector<TestPod>(new ReflectorOptions<TestPod>
+        {
+            Name = "resync-test",
+            ListWatch = source,
+            Queue = queue,
+            KeyFunction = ObjectKeys.MetaNamespaceKeyFunc<TestPod>(),
+            Time = time,
+            Logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+            ResyncCheckPeriod = TimeSpan.FromSeconds(30),
+            ShouldResync = () => true,
+            Random = () => 0.0,
+        });
+        using var stop = new CancellationTokenSource();
+        var run = reflector.RunAsync(stop.Token);
+        (await source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", [Pod("ns", "a", "5")]));
+        var watch = await source.NextWatchAsync();
+        await time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(30)).WaitAsync(TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(30));
+
+        // The failed cycle backs off (800 ms) and relists: the open watch was abandoned at the resync, not at its timeout.
+        await time.WaitForTimerDueInAsync(TimeSpan.FromMilliseconds(800)).WaitAsync(TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromMilliseconds(800));
+        var (relist, _) = await source.NextListAsync();
+        Assert.Equal("10", relist.ResourceVersion);
+        Assert.Equal(1, queue.Resyncs);
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+        _ = watch;
+    }
+
+    private sealed class ThrowingResyncQueue(IDeltaQueue<TestPod> inner) : IDeltaQueue<TestPod>
+    {
+        public int Resyncs;
+
+        public bool IsClosed => inner.IsClosed;
+
+        public bool HasSynced => inner.HasSynced;
+
+        public Task Synced => inner.Synced;
+
+        public int Count => inner.Count;
+
+        public void Add(TestPod obj) => inner.Add(obj);
+
+        public void Update(TestPod obj) => inner.Update(obj);
+
+        public void Delete(TestPod obj) => inner.Delete(obj);
+
+        public void Replace(IReadOnlyList<TestPod> items, string resourceVersion) => inner.Replace(items, resourceVersion);
+
+        public void Resync()
+        {
+            Interlocked.Increment(ref Resyncs);
+            throw new InvalidOperationException("resync broke");
+        }
+
+        public void Bookmark(string resourceVersion) => inner.Bookmark(resourceVersion);
+
+        public void Close() => inner.Close();
+
+        public ValueTask<bool> PopAsync(PopProcessor<TestPod> process, CancellationToken cancellationToken = default) => inner.PopAsync(process, cancellationToken);
+
+        public ValueTask<bool> PopBatchAsync(BatchProcessor<TestPod> processBatch, PopProcessor<TestPod> processSingle, CancellationToken cancellationToken = default) =>
+            inner.PopBatchAsync(processBatch, processSingle, cancellationToken);
     }
 
     [Fact]
