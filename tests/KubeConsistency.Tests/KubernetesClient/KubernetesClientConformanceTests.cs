@@ -300,6 +300,27 @@ public sealed class KubernetesClientConformanceTests
     }
 
     [Fact]
+    public async Task A_dry_run_is_refused_with_400_however_it_is_sent_and_never_mutates()
+    {
+        await using var h = await KubernetesClientHarness.StartAsync();
+        await h.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "keep" } }, Ns);
+        var rv = h.Server.CurrentResourceVersion;
+
+        // In the DeleteOptions body, as KubernetesClient, kubectl and client-go send it for deletes.
+        var inBody = await Assert.ThrowsAsync<HttpOperationException>(() => h.Client.CoreV1.DeleteNamespacedConfigMapAsync("keep", Ns, new V1DeleteOptions { DryRun = ["All"] }));
+        Assert.Equal(HttpStatusCode.BadRequest, inBody.Response.StatusCode);
+
+        // As a query parameter, for every verb that takes it.
+        var inQuery = await Assert.ThrowsAsync<HttpOperationException>(() => h.Client.CoreV1.DeleteNamespacedConfigMapAsync("keep", Ns, dryRun: "All"));
+        Assert.Equal(HttpStatusCode.BadRequest, inQuery.Response.StatusCode);
+        await Assert.ThrowsAsync<HttpOperationException>(() => h.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "new" } }, Ns, dryRun: "All"));
+        await Assert.ThrowsAsync<HttpOperationException>(() => h.Client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"data":{"a":"b"}}""", V1Patch.PatchType.MergePatch), "keep", Ns, dryRun: "All"));
+
+        Assert.NotNull(await h.Client.CoreV1.ReadNamespacedConfigMapAsync("keep", Ns));
+        Assert.Equal(rv, h.Server.CurrentResourceVersion);
+    }
+
+    [Fact]
     public async Task Conflicts_and_already_exists_are_409_with_a_Status()
     {
         await using var h = await KubernetesClientHarness.StartAsync();

@@ -1044,6 +1044,13 @@ internal sealed class RequestHandler
                     + (e is JsonException je ? GoJson.DescribeSyntaxError(body.Span, je) : e.Message) + " (" + GoJson.Summarize(body.Span) + ")");
             }
 
+            // DeleteOptions carries dryRun in its body (kubectl, KubernetesClient and client-go send it there): refused
+            // like the query parameter, so a dry run can never delete.
+            if (options["dryRun"] is JsonArray { Count: > 0 })
+            {
+                throw StatusErrors.BadRequest("dryRun is not supported by the embedded API server");
+            }
+
             policy ??= Meta.TryGetString(options, "propagationPolicy");
             if (options["orphanDependents"] is JsonValue ov && ov.TryGetValue<bool>(out var ob))
             {
