@@ -252,6 +252,20 @@ public sealed partial class WriteTests
         Assert.Equal("busybox:1.37", jsonPatched["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
 
         var failedTest = await TestApi.WriteAsync(client, HttpMethod.Patch, path, """[{"op":"test","path":"/metadata/labels/b","value":"nope"}]""", HttpStatusCode.UnprocessableEntity, "application/json-patch+json");
+
+        // Each failing operation is named in its error (evanphx/json-patch wording).
+        foreach (var (patch, expected) in new[]
+        {
+            ("""[{"op":"replace","path":"/metadata/labels/missing","value":"x"}]""", "replace operation does not apply: doc is missing path: \"/metadata/labels/missing\": missing value"),
+            ("""[{"op":"remove","path":"/metadata/labels/missing"}]""", "remove operation does not apply: doc is missing path: \"/metadata/labels/missing\": missing value"),
+            ("""[{"op":"move","from":"/metadata/labels/missing","path":"/metadata/labels/x"}]""", "move operation does not apply: doc is missing from path: \"/metadata/labels/missing\": missing value"),
+            ("""[{"op":"copy","from":"/nope/deeper","path":"/metadata/labels/x"}]""", "copy operation does not apply: doc is missing from path: \"/nope/deeper\": missing value"),
+            ("""[{"op":"add","path":"/nope/deeper","value":"x"}]""", "add operation does not apply: doc is missing path: \"/nope/deeper\": missing value"),
+        })
+        {
+            var failed = await TestApi.WriteAsync(client, HttpMethod.Patch, path, patch, HttpStatusCode.UnprocessableEntity, "application/json-patch+json");
+            Assert.Equal(expected, failed["message"]!.GetValue<string>());
+        }
         Assert.Equal("Invalid", failedTest["reason"]!.GetValue<string>());
         await TestApi.WriteAsync(client, HttpMethod.Patch, path, """{"metadata":{"resourceVersion":"1"}}""", HttpStatusCode.Conflict, "application/merge-patch+json");
         await TestApi.WriteAsync(client, HttpMethod.Patch, path, """{"metadata":""", HttpStatusCode.BadRequest, "application/merge-patch+json");

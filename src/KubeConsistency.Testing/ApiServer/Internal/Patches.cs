@@ -254,35 +254,35 @@ internal static class Patches
             switch (kind)
             {
                 case "add":
-                    Add(root, path, Value(op));
+                    Add(root, path, Value(op), kind);
                     break;
                 case "remove":
-                    Remove(root, path);
+                    Remove(root, path, kind, "path");
                     break;
                 case "replace":
-                    Remove(root, path);
-                    Add(root, path, Value(op));
+                    Remove(root, path, kind, "path");
+                    Add(root, path, Value(op), kind);
                     break;
                 case "move":
                     {
                         var from = Meta.TryGetString(op, "from") ?? throw new InvalidOperationException("move operation missing from");
-                        var value = Remove(root, from);
-                        Add(root, path, value);
+                        var value = Remove(root, from, kind, "from path");
+                        Add(root, path, value, kind);
                         break;
                     }
 
                 case "copy":
                     {
                         var from = Meta.TryGetString(op, "from") ?? throw new InvalidOperationException("copy operation missing from");
-                        var (parent, last) = Resolve(root, from);
-                        Add(root, path, Get(parent, last, from)?.DeepClone());
+                        var (parent, last) = Resolve(root, from, kind, "from path");
+                        Add(root, path, Get(parent, last, from, kind, "from path")?.DeepClone(), kind);
                         break;
                     }
 
                 case "test":
                     {
-                        var (parent, last) = Resolve(root, path);
-                        if (!JsonNode.DeepEquals(Get(parent, last, path), op["value"]))
+                        var (parent, last) = Resolve(root, path, kind, "path");
+                        if (!JsonNode.DeepEquals(Get(parent, last, path, kind, "path"), op["value"]))
                         {
                             throw new InvalidOperationException($"testing value {path} failed: test failed");
                         }
@@ -308,7 +308,11 @@ internal static class Patches
         return op["value"]?.DeepClone();
     }
 
-    private static string[] Tokens(string path)
+    /// <summary>The error of an operation whose path (or from path) does not exist, naming that operation.</summary>
+    private static InvalidOperationException Missing(string operation, string what, string path) =>
+        new($"{operation} operation does not apply: doc is missing {what}: \"{path}\": missing value");
+
+    private static string[] Tokens(string path, string operation, string what)
     {
         if (path.Length == 0)
         {
@@ -317,28 +321,28 @@ internal static class Patches
 
         if (path[0] != '/')
         {
-            throw new InvalidOperationException($"add operation does not apply: doc is missing path: \"{path}\": missing value");
+            throw Missing(operation, what, path);
         }
 
         return path[1..].Split('/').Select(t => t.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)).ToArray();
     }
 
     // The root wrapper makes "" address the document itself: ("root" key of the wrapper).
-    private static (JsonNode Parent, string Last) Resolve(JsonObject root, string path)
+    private static (JsonNode Parent, string Last) Resolve(JsonObject root, string path, string operation, string what)
     {
-        var tokens = Tokens(path);
+        var tokens = Tokens(path, operation, what);
         JsonNode parent = root;
         var last = "root";
         foreach (var token in tokens)
         {
-            parent = Get(parent, last, path) ?? throw new InvalidOperationException($"doc is missing path: \"{path}\": missing value");
+            parent = Get(parent, last, path, operation, what) ?? throw Missing(operation, what, path);
             last = token;
         }
 
         return (parent, last);
     }
 
-    private static JsonNode? Get(JsonNode parent, string token, string path)
+    private static JsonNode? Get(JsonNode parent, string token, string path, string operation, string what)
     {
         switch (parent)
         {
@@ -347,18 +351,18 @@ internal static class Patches
             case JsonArray a:
                 if (!int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var i) || i >= a.Count)
                 {
-                    throw new InvalidOperationException($"doc is missing path: \"{path}\": missing value");
+                    throw Missing(operation, what, path);
                 }
 
                 return a[i];
             default:
-                throw new InvalidOperationException($"doc is missing path: \"{path}\": missing value");
+                throw Missing(operation, what, path);
         }
     }
 
-    private static void Add(JsonObject root, string path, JsonNode? value)
+    private static void Add(JsonObject root, string path, JsonNode? value, string operation)
     {
-        var (parent, last) = Resolve(root, path);
+        var (parent, last) = Resolve(root, path, operation, "path");
         switch (parent)
         {
             case JsonObject o:
@@ -375,18 +379,18 @@ internal static class Patches
                 }
                 else
                 {
-                    throw new InvalidOperationException($"add operation does not apply: doc is missing path: \"{path}\": missing value");
+                    throw Missing(operation, "path", path);
                 }
 
                 break;
             default:
-                throw new InvalidOperationException($"add operation does not apply: doc is missing path: \"{path}\": missing value");
+                throw Missing(operation, "path", path);
         }
     }
 
-    private static JsonNode? Remove(JsonObject root, string path)
+    private static JsonNode? Remove(JsonObject root, string path, string operation, string what)
     {
-        var (parent, last) = Resolve(root, path);
+        var (parent, last) = Resolve(root, path, operation, what);
         switch (parent)
         {
             case JsonObject o when o.ContainsKey(last):
@@ -398,7 +402,7 @@ internal static class Patches
                 a.RemoveAt(i);
                 return item;
             default:
-                throw new InvalidOperationException($"remove operation does not apply: doc is missing path: \"{path}\": missing value");
+                throw Missing(operation, what, path);
         }
     }
 }
