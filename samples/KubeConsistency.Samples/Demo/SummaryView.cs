@@ -84,7 +84,7 @@ public static class SummaryView
         if (!summary.Converged)
         {
             return string.Create(inv,
-                $"The run timed out after {summary.Elapsed.TotalSeconds:0.0} s before the workload converged ({summary.NotConvergedReason}), so these numbers are a snapshot: {summary.PodsCreated} pods created so far for the {summary.MinimumPods} the specs need, {summary.ExcessPods} of them beyond a spec.");
+                $"The run timed out after {summary.Elapsed.TotalSeconds:0.0} s before the workload converged: {summary.NotConvergedReason}. These numbers are a snapshot: {summary.PodsCreated} pods created so far for the {summary.MinimumPods} the specs need, {summary.ExcessPods} of them beyond a spec.");
         }
 
         var skips = summary.StaleSyncSkips.Values.Sum();

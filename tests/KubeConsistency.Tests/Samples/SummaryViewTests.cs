@@ -51,7 +51,7 @@ public sealed class SummaryViewTests
 
         var conclusion = SummaryView.Conclusion(summary);
 
-        Assert.StartsWith("The run timed out after 120.0 s before the workload converged (3 ReplicaSets without", conclusion, StringComparison.Ordinal);
+        Assert.StartsWith("The run timed out after 120.0 s before the workload converged: 3 ReplicaSets without", conclusion, StringComparison.Ordinal);
         Assert.Contains($"{summary.PodsCreated} pods created so far for the 150 the specs need, {excess} of them beyond a spec", conclusion, StringComparison.Ordinal);
         Assert.DoesNotContain("every pod create was needed", conclusion, StringComparison.Ordinal);
         var output = Render(summary);
