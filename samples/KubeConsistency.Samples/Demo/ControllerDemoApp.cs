@@ -206,10 +206,8 @@ public static class ControllerDemoApp
     private static async Task WhenCancelledAsync(CancellationToken cancellationToken)
     {
         var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using (cancellationToken.Register(static state => ((TaskCompletionSource)state!).TrySetResult(), cancelled))
-        {
-            await cancelled.Task.ConfigureAwait(false);
-        }
+        using var registration = cancellationToken.Register(static state => ((TaskCompletionSource)state!).TrySetResult(), cancelled);
+        await cancelled.Task.ConfigureAwait(false);
     }
 
     private static void WriteHeader(IAnsiConsole console, ScenarioOptions options, ControllerScenario scenario, MetricsEndpoint? metrics)

@@ -84,9 +84,6 @@ public sealed class ControllerScenario : IAsyncDisposable
     /// <summary>The API server URL.</summary>
     public Uri ServerAddress => _kubernetes!.BaseUri;
 
-    /// <summary>The KubernetesClient client of this run (with a <see cref="ConsistencyRecordingHandler"/> in its handler chain).</summary>
-    public IKubernetes Client => _kubernetes!;
-
     /// <summary>The namespace of the workload.</summary>
     public string Namespace { get; private set; } = "default";
 
