@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using k8s.Models;
 using KubeConsistency.Client;
 using KubeConsistency.Samples.Models;
 
@@ -9,13 +10,13 @@ namespace KubeConsistency.Samples.Controllers;
 /// controller reference) and notifies an observer, so the scenario can compare what the controllers created with the
 /// minimum the specs asked for. Everything else passes through.
 /// </summary>
-public sealed class CountingPodClient(IResourceClient<Pod> inner) : IResourceClient<Pod>
+public sealed class CountingPodClient(IResourceClient<V1Pod> inner) : IResourceClient<V1Pod>
 {
     private readonly ConcurrentDictionary<string, int> _createsByOwner = new(StringComparer.Ordinal);
     private long _creates;
 
     /// <summary>Raised after each successful create, with the created pod.</summary>
-    public event Action<Pod>? Created;
+    public event Action<V1Pod>? Created;
 
     /// <summary>Every pod created through this client.</summary>
     public long Creates => Interlocked.Read(ref _creates);
@@ -27,13 +28,13 @@ public sealed class CountingPodClient(IResourceClient<Pod> inner) : IResourceCli
     public GroupVersionResource Resource => inner.Resource;
 
     /// <inheritdoc/>
-    public async ValueTask<Pod> CreateAsync(Pod obj, CancellationToken cancellationToken = default)
+    public async ValueTask<V1Pod> CreateAsync(V1Pod obj, CancellationToken cancellationToken = default)
     {
         var created = await inner.CreateAsync(obj, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _creates);
-        if (created.ControllerRef() is { Name: { } owner })
+        if (created.GetController() is { Name: { } owner })
         {
-            _createsByOwner.AddOrUpdate(ObjectKeys.MetaNamespaceKey(created.Metadata?.Namespace, owner), 1, static (_, n) => n + 1);
+            _createsByOwner.AddOrUpdate(ObjectKeys.MetaNamespaceKey(created.Metadata?.NamespaceProperty, owner), 1, static (_, n) => n + 1);
         }
 
         Created?.Invoke(created);
@@ -41,25 +42,25 @@ public sealed class CountingPodClient(IResourceClient<Pod> inner) : IResourceCli
     }
 
     /// <inheritdoc/>
-    public ValueTask<Pod> GetAsync(string? @namespace, string name, CancellationToken cancellationToken = default) => inner.GetAsync(@namespace, name, cancellationToken);
+    public ValueTask<V1Pod> GetAsync(string? @namespace, string name, CancellationToken cancellationToken = default) => inner.GetAsync(@namespace, name, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<Pod> UpdateAsync(Pod obj, CancellationToken cancellationToken = default) => inner.UpdateAsync(obj, cancellationToken);
+    public ValueTask<V1Pod> UpdateAsync(V1Pod obj, CancellationToken cancellationToken = default) => inner.UpdateAsync(obj, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<Pod> UpdateStatusAsync(Pod obj, CancellationToken cancellationToken = default) => inner.UpdateStatusAsync(obj, cancellationToken);
+    public ValueTask<V1Pod> UpdateStatusAsync(V1Pod obj, CancellationToken cancellationToken = default) => inner.UpdateStatusAsync(obj, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<Pod> PatchAsync(string? @namespace, string name, ReadOnlyMemory<byte> mergePatchJson, bool status = false, CancellationToken cancellationToken = default) =>
+    public ValueTask<V1Pod> PatchAsync(string? @namespace, string name, ReadOnlyMemory<byte> mergePatchJson, bool status = false, CancellationToken cancellationToken = default) =>
         inner.PatchAsync(@namespace, name, mergePatchJson, status, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<Pod?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default) =>
+    public ValueTask<V1Pod?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default) =>
         inner.DeleteAsync(@namespace, name, options, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<ListPage<Pod>> ListAsync(ListOptions options, CancellationToken cancellationToken = default) => inner.ListAsync(options, cancellationToken);
+    public ValueTask<ListPage<V1Pod>> ListAsync(ListOptions options, CancellationToken cancellationToken = default) => inner.ListAsync(options, cancellationToken);
 
     /// <inheritdoc/>
-    public IAsyncEnumerable<WatchEvent<Pod>> WatchAsync(WatchOptions options, CancellationToken cancellationToken = default) => inner.WatchAsync(options, cancellationToken);
+    public IAsyncEnumerable<WatchEvent<V1Pod>> WatchAsync(WatchOptions options, CancellationToken cancellationToken = default) => inner.WatchAsync(options, cancellationToken);
 }

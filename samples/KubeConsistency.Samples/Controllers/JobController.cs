@@ -1,8 +1,13 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
 using KubeConsistency.Consistency;
 using KubeConsistency.Controllers;
 using KubeConsistency.Informers;
+using KubeConsistency.KubernetesClient;
 using KubeConsistency.Samples.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -14,7 +19,9 @@ namespace KubeConsistency.Samples.Controllers;
 /// completion mode; see <see cref="JobLogic"/> for the counting rules): runs up to <c>parallelism</c> pods until
 /// <c>completions</c> succeeded, honours <c>backoffLimit</c>, and sets the <c>Complete</c>/<c>Failed</c> condition.
 /// Gated by a <see cref="StalenessGate"/> over <c>pods</c> and <c>jobs.batch</c> (subsystem <c>job_controller</c>, §8.4):
-/// pod creates, the counting patches and the status writes are recorded.
+/// pod creates, the counting patches and the status writes are recorded. Works on KubernetesClient's <see cref="V1Job"/>
+/// and <see cref="V1Pod"/>: pod writes go through a KubeConsistency resource client, the status write through
+/// <see cref="IKubernetes"/>.
 /// </summary>
 public sealed class JobController
 {
@@ -24,11 +31,14 @@ public sealed class JobController
     private const string ApiVersion = "batch/v1";
     private const string Kind = "Job";
 
-    private readonly IIndexer<Pod> _pods;
-    private readonly IIndexer<Job> _jobs;
-    private readonly ConsistentWriter<Job> _jobWriter;
-    private readonly ConsistentWriter<Pod> _podWriter;
-    private readonly IPodControl<Pod> _podControl;
+    private static readonly ObjectMetadataAccessor<V1Job> Accessor = KubernetesObjectMetadata.For<V1Job>();
+    private static readonly ObjectMetadataAccessor<V1Pod> PodAccessor = KubernetesObjectMetadata.For<V1Pod>();
+
+    private readonly IIndexer<V1Pod> _pods;
+    private readonly IIndexer<V1Job> _jobs;
+    private readonly IKubernetes _kubernetes;
+    private readonly ConsistentWriter<V1Pod> _podWriter;
+    private readonly IPodControl<V1Pod> _podControl;
     private readonly IUidTrackingControllerExpectations? _expectations;
     private readonly IUidTrackingControllerExpectations? _countExpectations;
     private readonly TimeProvider _time;
@@ -36,12 +46,13 @@ public sealed class JobController
     private readonly IEventHandlerRegistration[] _registrations;
 
     /// <summary>Creates the controller and registers its event handlers on the informers.</summary>
-    public JobController(SampleControllerOptions<Job> options)
+    public JobController(SampleControllerOptions<V1Job> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         PodIndexes.EnsureControllerUidIndex(options.PodInformer);
         _pods = options.PodInformer.Indexer;
         _jobs = options.OwnerInformer.Indexer;
+        _kubernetes = options.Kubernetes;
         _time = options.TimeProvider;
         _logger = options.LoggerFactory?.CreateLogger<JobController>() ?? (ILogger)NullLogger.Instance;
         var store = options.UseConsistencyStore
@@ -62,14 +73,14 @@ public sealed class JobController
             _countExpectations = ControllerExpectations.CreateUidTracking(options.TimeProvider, _logger);
         }
 
-        _jobWriter = Gate.Writer(options.Owners, SampleAccessors.Job);
-        _podWriter = Gate.Writer(options.Pods, SampleAccessors.Pod);
-        _podControl = PodControl.Create(new PodControlOptions<Pod>
+        // Pod creates (PodControl) and the counting patches (the writer) record their returned resource versions themselves.
+        _podWriter = Gate.Writer(options.Pods, PodAccessor);
+        _podControl = PodControl.Create(new PodControlOptions<V1Pod>
         {
             Pods = options.Pods,
             Gate = Gate,
             Expectations = _expectations,
-            Accessor = SampleAccessors.Pod,
+            Accessor = PodAccessor,
             Logger = _logger,
         });
         Controller = KubeConsistency.Controllers.Controller.Create(
@@ -85,14 +96,14 @@ public sealed class JobController
             SyncAsync);
         _registrations =
         [
-            options.OwnerInformer.AddEventHandler(EnqueueHandlers.ForObject(Controller.Queue, Gate, SampleAccessors.Job, _logger)),
-            options.PodInformer.AddEventHandler(new ResourceEventHandler<Pod>
+            options.OwnerInformer.AddEventHandler(EnqueueHandlers.ForObject(Controller.Queue, Gate, Accessor, _logger)),
+            options.PodInformer.AddEventHandler(new ResourceEventHandler<V1Pod>
             {
                 OnAdd = (pod, _) => OnPod(null, pod),
                 OnUpdate = OnPod,
                 OnDelete = deleted =>
                 {
-                    if (DeletedFinalStateUnknown.Unwrap<Pod>(deleted) is { } pod && ResolveControllerRef(pod) is { } key)
+                    if (DeletedFinalStateUnknown.Unwrap<V1Pod>(deleted) is { } pod && ResolveControllerRef(pod) is { } key)
                     {
                         _expectations?.DeletionObserved(key, pod.Key());
                         _countExpectations?.DeletionObserved(key, pod.Key());
@@ -123,6 +134,7 @@ public sealed class JobController
 
         if (!_jobs.TryGetByKey(key, out var job))
         {
+            Log.OwnerDeleted(_logger, Kind, key);
             Gate.OwnerNotFound(owner);
             _expectations?.DeleteExpectations(key);
             _countExpectations?.DeleteExpectations(key);
@@ -144,17 +156,17 @@ public sealed class JobController
         LabelSelector selector;
         try
         {
-            selector = LabelSelectorSpec.ToSelector(job.Spec?.Selector);
+            selector = job.Spec?.Selector.ToSelector() ?? LabelSelector.Nothing;
         }
         catch (LabelSelectorException ex)
         {
-            _logger.LogError(ex, "Job {Key} has an invalid selector", key);
+            Log.InvalidSelector(_logger, Kind, key, ex);
             return ReconcileResult.Done;
         }
 
-        var uid = job.Metadata!.Uid!;
+        var uid = job.Metadata.Uid;
         var owned = PodIndexes.PodsByOwner(_pods, owner.Namespace, uid, includeOrphans: false)
-            .Where(p => p.Metadata?.Namespace == owner.Namespace && selector.Matches(p.Metadata?.Labels))
+            .Where(p => p.Metadata?.NamespaceProperty == owner.Namespace && selector.Matches(p.Metadata.ReadOnlyLabels()))
             .ToList();
         var plan = JobLogic.Plan(job, owned, manage: !job.IsDeleting());
 
@@ -165,14 +177,20 @@ public sealed class JobController
         var status = JobLogic.NewStatus(job, plan, created, deleted, _time.GetUtcNow());
         if (JobLogic.StatusChanged(job.Status, status))
         {
-            var copy = new Job { ApiVersion = job.ApiVersion, Kind = job.Kind, Metadata = job.Metadata, Spec = job.Spec, Status = status };
             try
             {
-                await _jobWriter.UpdateStatusAsync(owner, uid, copy, cancellationToken).ConfigureAwait(false);
+                // §8.1 step 2 with no code per kind: inside the gate's write scope, the ConsistencyRecordingHandler in the
+                // client's handler chain records the resource version this PUT returns, under jobs.batch, for this Job.
+                using var scope = Gate.BeginWriteScope(owner, uid);
+                await _kubernetes.BatchV1.ReplaceNamespacedJobStatusAsync(job with { Status = status }, owner.Name, owner.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (scope.RecordedWrites == 0)
+                {
+                    Log.StatusWriteNotRecorded(_logger, Kind, owner);
+                }
             }
-            catch (ConflictException)
+            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Conflict)
             {
-                _logger.LogDebug("Job {Key} changed since the cache saw it; retrying", key);
+                Log.StatusConflict(_logger, Kind, key);
                 return ReconcileResult.RequeueRateLimited;
             }
         }
@@ -186,16 +204,16 @@ public sealed class JobController
         return ReconcileResult.Done;
     }
 
-    private async Task<(int Created, int Deleted, Exception? Error)> ManagePodsAsync(Job job, string key, JobSyncPlan plan, CancellationToken cancellationToken)
+    private async Task<(int Created, int Deleted, Exception? Error)> ManagePodsAsync(V1Job job, string key, JobSyncPlan plan, CancellationToken cancellationToken)
     {
         var owner = NamespacedName.FromKey(key);
         if (plan.ToCreate > 0)
         {
             _expectations?.ExpectCreations(key, plan.ToCreate);
-            var controllerRef = SampleAccessors.Job.NewControllerRef(job, ApiVersion, Kind);
+            var controllerRef = Accessor.NewControllerRef(job, ApiVersion, Kind);
             var template = job.Spec?.Template;
             var (successes, failures, error) = await PodLogic.SlowStartBatchAsync(plan.ToCreate, PodLogic.SlowStartInitialBatchSize, async () =>
-                await _podControl.CreatePodAsync(owner.Namespace, controllerRef, template?.Metadata?.Labels, request => PodLogic.FromTemplate(request, template), cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+                await _podControl.CreatePodAsync(owner.Namespace, controllerRef, template?.Metadata.ReadOnlyLabels(), request => PodLogic.FromTemplate(request, template), cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
             for (var i = plan.ToCreate - successes - failures; i > 0; i--)
             {
                 _expectations?.CreationObserved(key);
@@ -207,7 +225,7 @@ public sealed class JobController
         if (plan.ToDelete.Count > 0)
         {
             _expectations?.ExpectDeletions(key, [.. plan.ToDelete.Select(p => p.Key())]);
-            var deletes = plan.ToDelete.Select(p => _podControl.DeletePodAsync(owner, p.Metadata!.Name!, cancellationToken).AsTask()).ToArray();
+            var deletes = plan.ToDelete.Select(p => _podControl.DeletePodAsync(owner, p.Metadata.Name, cancellationToken).AsTask()).ToArray();
             try
             {
                 await Task.WhenAll(deletes).ConfigureAwait(false);
@@ -223,7 +241,7 @@ public sealed class JobController
         return (0, 0, null);
     }
 
-    private async Task MarkCountedAsync(NamespacedName owner, string uid, string key, IReadOnlyList<Pod> uncounted, CancellationToken cancellationToken)
+    private async Task MarkCountedAsync(NamespacedName owner, string uid, string key, IReadOnlyList<V1Pod> uncounted, CancellationToken cancellationToken)
     {
         if (uncounted.Count == 0)
         {
@@ -236,7 +254,7 @@ public sealed class JobController
             try
             {
                 // A tracked pod write (Go: removing the tracking finalizer goes through PatchPod, which records it).
-                await _podWriter.PatchAsync(owner, uid, pod.Metadata!.Namespace, pod.Metadata.Name!, PodLogic.LabelPatch(pod, JobLogic.CountedLabel, "true"), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await _podWriter.PatchAsync(owner, uid, pod.Metadata.NamespaceProperty, pod.Metadata.Name, PodLogic.LabelPatch(pod, JobLogic.CountedLabel, "true"), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             catch (NotFoundException)
             {
@@ -250,7 +268,7 @@ public sealed class JobController
         }
     }
 
-    private void OnPod(Pod? oldPod, Pod pod)
+    private void OnPod(V1Pod? oldPod, V1Pod pod)
     {
         if (oldPod is not null && oldPod.Metadata?.ResourceVersion == pod.Metadata?.ResourceVersion)
         {
@@ -272,7 +290,7 @@ public sealed class JobController
             _expectations?.DeletionObserved(key, pod.Key());
         }
 
-        if (pod.Label(JobLogic.CountedLabel) == "true")
+        if (pod.GetLabel(JobLogic.CountedLabel) == "true")
         {
             _countExpectations?.DeletionObserved(key, pod.Key());
         }
@@ -280,14 +298,14 @@ public sealed class JobController
         Controller.Queue.Add(key);
     }
 
-    private string? ResolveControllerRef(Pod pod)
+    private string? ResolveControllerRef(V1Pod pod)
     {
-        if (pod.ControllerRef() is not { Kind: Kind, Name: { } name } controllerRef || controllerRef.ApiVersion?.StartsWith("batch/", StringComparison.Ordinal) != true)
+        if (pod.GetController() is not { Kind: Kind, Name: { } name } controllerRef || controllerRef.ApiVersion?.StartsWith("batch/", StringComparison.Ordinal) != true)
         {
             return null;
         }
 
-        var key = ObjectKeys.MetaNamespaceKey(pod.Metadata?.Namespace, name);
+        var key = ObjectKeys.MetaNamespaceKey(pod.Metadata?.NamespaceProperty, name);
         return _jobs.TryGetByKey(key, out var job) && job.Metadata?.Uid == controllerRef.Uid ? key : null;
     }
 }

@@ -1,3 +1,4 @@
+using k8s.Models;
 using KubeConsistency.Samples.Models;
 
 namespace KubeConsistency.Samples.Controllers;
@@ -12,14 +13,14 @@ namespace KubeConsistency.Samples.Controllers;
 /// <param name="ToCreate">Pods to create.</param>
 /// <param name="ToDelete">Active pods to delete (surplus, or every active pod once the Job finished).</param>
 public sealed record JobSyncPlan(
-    IReadOnlyList<Pod> Active,
-    IReadOnlyList<Pod> Uncounted,
+    IReadOnlyList<V1Pod> Active,
+    IReadOnlyList<V1Pod> Uncounted,
     int Succeeded,
     int Failed,
     string? FinishedCondition,
     string? FinishedReason,
     int ToCreate,
-    IReadOnlyList<Pod> ToDelete);
+    IReadOnlyList<V1Pod> ToDelete);
 
 /// <summary>
 /// The Job controller's decisions as pure functions, modelled on <c>pkg/controller/job/job_controller.go</c> (NonIndexed
@@ -44,24 +45,24 @@ public static class JobLogic
     public const int MaxPodCreateDeletePerSync = 500;
 
     /// <summary>Whether the Job has a <c>Complete</c> or <c>Failed</c> condition that is <c>True</c>.</summary>
-    public static bool IsFinished(Job job) => FinishedCondition(job) is not null;
+    public static bool IsFinished(V1Job job) => FinishedCondition(job) is not null;
 
     /// <summary>The Job's true <c>Complete</c>/<c>Failed</c> condition type, or <see langword="null"/>.</summary>
-    public static string? FinishedCondition(Job job) =>
-        job?.Status?.Conditions?.Find(static c => c.Type is "Complete" or "Failed" && c.Status == "True")?.Type;
+    public static string? FinishedCondition(V1Job job) =>
+        job?.Status?.Conditions?.FirstOrDefault(static c => c is { Type: "Complete" or "Failed", Status: "True" })?.Type;
 
     /// <summary>Whether a finished pod still has to be counted.</summary>
-    public static bool IsUncounted(Pod pod) => pod.IsFinished() && pod.Label(CountedLabel) != "true";
+    public static bool IsUncounted(V1Pod pod) => pod.IsFinished() && pod.GetLabel(CountedLabel) != "true";
 
     /// <summary>
     /// Plans one sync of <paramref name="job"/> over its owned pods. With <paramref name="manage"/> false (expectations not
     /// yet met) nothing is created or deleted.
     /// </summary>
-    public static JobSyncPlan Plan(Job job, IEnumerable<Pod> ownedPods, bool manage = true)
+    public static JobSyncPlan Plan(V1Job job, IEnumerable<V1Pod> ownedPods, bool manage = true)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(ownedPods);
-        var pods = ownedPods as IReadOnlyCollection<Pod> ?? [.. ownedPods];
+        var pods = ownedPods as IReadOnlyCollection<V1Pod> ?? [.. ownedPods];
         var active = pods.Where(PodLogic.IsActive).ToList();
         var uncounted = pods.Where(IsUncounted).ToList();
         var succeeded = (job.Status?.Succeeded ?? 0) + uncounted.Count(static p => p.Status?.Phase == "Succeeded");
@@ -101,44 +102,48 @@ public static class JobLogic
             : new(active, uncounted, succeeded, failed, null, null, 0, PodLogic.PodsToDelete(active, Math.Min(diff, MaxPodCreateDeletePerSync)));
     }
 
-    /// <summary>The status the sync writes: counts, active (after this sync's creates and deletes), start and finish.</summary>
-    public static JobStatus NewStatus(Job job, JobSyncPlan plan, int created, int deleted, DateTimeOffset now)
+    /// <summary>
+    /// The status the sync writes: counts, active (after this sync's creates and deletes), start and finish. Like Go, it
+    /// starts from the current status, so fields this controller does not compute are kept.
+    /// </summary>
+    public static V1JobStatus NewStatus(V1Job job, JobSyncPlan plan, int created, int deleted, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(plan);
-        var conditions = job.Status?.Conditions is { } existing ? new List<JobCondition>(existing) : null;
-        DateTimeOffset? completionTime = job.Status?.CompletionTime;
+        var utcNow = now.UtcDateTime;
+        var conditions = job.Status?.Conditions is { } existing ? new List<V1JobCondition>(existing) : null;
+        var completionTime = job.Status?.CompletionTime;
         if (plan.FinishedCondition is { } type)
         {
             conditions ??= [];
-            conditions.Add(new JobCondition
+            conditions.Add(new V1JobCondition
             {
                 Type = type,
                 Status = "True",
                 Reason = plan.FinishedReason,
                 Message = type == "Failed" ? "Job has reached the specified backoff limit" : "Reached expected number of succeeded pods",
-                LastTransitionTime = now,
+                LastTransitionTime = utcNow,
             });
             if (type == "Complete")
             {
-                completionTime = now;
+                completionTime = utcNow;
             }
         }
 
-        return new JobStatus
+        return (job.Status ?? new V1JobStatus()) with
         {
             Active = Math.Max(0, plan.Active.Count + created - deleted),
             Succeeded = plan.Succeeded,
             Failed = plan.Failed,
             Ready = plan.Active.Count(static p => p.IsReady()),
-            StartTime = job.Status?.StartTime ?? now,
+            StartTime = job.Status?.StartTime ?? utcNow,
             CompletionTime = completionTime,
             Conditions = conditions,
         };
     }
 
     /// <summary>Whether two statuses differ in what this controller writes (so an unchanged status is not written).</summary>
-    public static bool StatusChanged(JobStatus? old, JobStatus updated)
+    public static bool StatusChanged(V1JobStatus? old, V1JobStatus updated)
     {
         ArgumentNullException.ThrowIfNull(updated);
         return old is null

@@ -1,3 +1,4 @@
+using k8s.Models;
 using KubeConsistency.Cache;
 using KubeConsistency.Informers;
 using KubeConsistency.Samples.Models;
@@ -18,10 +19,10 @@ public static class PodIndexes
     public const string OrphanKey = "_ORPHAN_POD";
 
     /// <summary>The index function.</summary>
-    public static IReadOnlyList<string> IndexByControllerUid(Pod pod) => [pod.ControllerRef()?.Uid is { Length: > 0 } uid ? uid : OrphanKey];
+    public static IReadOnlyList<string> IndexByControllerUid(V1Pod pod) => [pod.GetController()?.Uid is { Length: > 0 } uid ? uid : OrphanKey];
 
     /// <summary>Adds the index to the informer's store unless it is there already (call before the informer starts).</summary>
-    public static void EnsureControllerUidIndex(ISharedIndexInformer<Pod> informer)
+    public static void EnsureControllerUidIndex(ISharedIndexInformer<V1Pod> informer)
     {
         ArgumentNullException.ThrowIfNull(informer);
         if (informer.Indexer.Indexers.ContainsKey(ControllerUid))
@@ -31,7 +32,7 @@ public static class PodIndexes
 
         try
         {
-            informer.Indexer.AddIndexers(new Dictionary<string, IndexFunc<Pod>> { [ControllerUid] = IndexByControllerUid });
+            informer.Indexer.AddIndexers(new Dictionary<string, IndexFunc<V1Pod>> { [ControllerUid] = IndexByControllerUid });
         }
         catch (ArgumentException) when (informer.Indexer.Indexers.ContainsKey(ControllerUid))
         {
@@ -40,13 +41,13 @@ public static class PodIndexes
     }
 
     /// <summary>Go: <c>FilterPodsByOwner</c>: the pods controlled by <paramref name="ownerUid"/>, plus the namespace's orphans when asked.</summary>
-    public static List<Pod> PodsByOwner(IIndexer<Pod> pods, string @namespace, string ownerUid, bool includeOrphans)
+    public static List<V1Pod> PodsByOwner(IIndexer<V1Pod> pods, string @namespace, string ownerUid, bool includeOrphans)
     {
         ArgumentNullException.ThrowIfNull(pods);
-        var result = new List<Pod>(pods.ByIndex(ControllerUid, ownerUid));
+        var result = new List<V1Pod>(pods.ByIndex(ControllerUid, ownerUid));
         if (includeOrphans)
         {
-            result.AddRange(pods.ByIndex(ControllerUid, OrphanKey).Where(p => p.Metadata?.Namespace == @namespace));
+            result.AddRange(pods.ByIndex(ControllerUid, OrphanKey).Where(p => p.Metadata?.NamespaceProperty == @namespace));
         }
 
         return result;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using k8s.Models;
 using KubeConsistency.Controllers;
 using KubeConsistency.Samples.Models;
 
@@ -16,17 +17,17 @@ public static class PodLogic
     public const int SlowStartInitialBatchSize = 1;
 
     /// <summary>Go: <c>IsPodActive</c>: not <c>Succeeded</c>/<c>Failed</c> and not being deleted.</summary>
-    public static bool IsActive(Pod pod) => !pod.IsFinished() && !pod.IsDeleting();
+    public static bool IsActive(V1Pod pod) => !pod.IsFinished() && !pod.IsDeleting();
 
     /// <summary>Go: <c>FilterActivePods</c>.</summary>
-    public static List<Pod> FilterActive(IEnumerable<Pod> pods) => [.. pods.Where(IsActive)];
+    public static List<V1Pod> FilterActive(IEnumerable<V1Pod> pods) => [.. pods.Where(IsActive)];
 
     /// <summary>
     /// The <paramref name="count"/> pods to delete first (Go: <c>getPodsToDelete</c> with <c>ActivePodsWithRanks</c>):
     /// unscheduled before scheduled, <c>Pending</c> before <c>Unknown</c> before <c>Running</c>, not ready before ready,
     /// ready for less time before longer, created more recently before older; then by name, so the choice is deterministic.
     /// </summary>
-    public static List<Pod> PodsToDelete(IReadOnlyList<Pod> pods, int count)
+    public static List<V1Pod> PodsToDelete(IReadOnlyList<V1Pod> pods, int count)
     {
         ArgumentNullException.ThrowIfNull(pods);
         if (count <= 0)
@@ -84,19 +85,21 @@ public static class PodLogic
     /// Builds a pod from a pod-control request and the owner's template (Go: <c>GetPodFromTemplate</c>): the request's
     /// namespace, generateName, labels and controller reference; the template's annotations and spec.
     /// </summary>
-    public static Pod FromTemplate(PodCreateRequest request, PodTemplateSpec? template)
+    public static V1Pod FromTemplate(PodCreateRequest request, V1PodTemplateSpec? template)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new Pod
+        return new V1Pod
         {
-            Metadata = new ObjectMeta
+            ApiVersion = V1Pod.KubeApiVersion,
+            Kind = V1Pod.KubeKind,
+            Metadata = new V1ObjectMeta
             {
-                Namespace = request.Namespace,
+                NamespaceProperty = request.Namespace,
                 GenerateName = request.GenerateName,
                 Labels = new Dictionary<string, string>(request.Labels, StringComparer.Ordinal),
                 Annotations = template?.Metadata?.Annotations is { } annotations ? new Dictionary<string, string>(annotations, StringComparer.Ordinal) : null,
                 Finalizers = template?.Metadata?.Finalizers is { } finalizers ? [.. finalizers] : null,
-                OwnerReferences = [OwnerRef.From(request.ControllerRef)],
+                OwnerReferences = [request.ControllerRef.ToV1OwnerReference()],
             },
             Spec = template?.Spec,
         };
@@ -107,7 +110,7 @@ public static class PodLogic
     /// the whole list; <see langword="null"/> or empty removes it), with the pod's UID and resource version as preconditions
     /// so a patch computed from a stale cache fails with 409 instead of clobbering someone else's change.
     /// </summary>
-    public static byte[] OwnerReferencesPatch(Pod pod, IReadOnlyList<OwnerRef>? ownerReferences)
+    public static byte[] OwnerReferencesPatch(V1Pod pod, IReadOnlyList<V1OwnerReference>? ownerReferences)
     {
         ArgumentNullException.ThrowIfNull(pod);
         using var buffer = new MemoryStream();
@@ -155,7 +158,7 @@ public static class PodLogic
     }
 
     /// <summary>A merge patch that sets one label (with the pod's UID as a precondition).</summary>
-    public static byte[] LabelPatch(Pod pod, string key, string value)
+    public static byte[] LabelPatch(V1Pod pod, string key, string value)
     {
         ArgumentNullException.ThrowIfNull(pod);
         using var buffer = new MemoryStream();
@@ -177,11 +180,11 @@ public static class PodLogic
     /// <summary>Renders a patch for logs.</summary>
     public static string Describe(ReadOnlySpan<byte> patch) => Encoding.UTF8.GetString(patch);
 
-    private sealed class DeletionOrder : IComparer<Pod>
+    private sealed class DeletionOrder : IComparer<V1Pod>
     {
         public static readonly DeletionOrder Instance = new();
 
-        public int Compare(Pod? x, Pod? y)
+        public int Compare(V1Pod? x, V1Pod? y)
         {
             if (ReferenceEquals(x, y))
             {
@@ -234,7 +237,7 @@ public static class PodLogic
             return string.CompareOrdinal(x.Metadata?.Name, y.Metadata?.Name);
         }
 
-        private static int PhaseRank(Pod pod) => pod.Status?.Phase switch
+        private static int PhaseRank(V1Pod pod) => pod.Status?.Phase switch
         {
             "Pending" or null or "" => 0,
             "Unknown" => 1,

@@ -1,8 +1,13 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
 using KubeConsistency.Consistency;
 using KubeConsistency.Controllers;
 using KubeConsistency.Informers;
+using KubeConsistency.KubernetesClient;
 using KubeConsistency.Samples.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,7 +20,9 @@ namespace KubeConsistency.Samples.Controllers;
 /// and releases owned pods that no longer match (JSON merge patches of <c>ownerReferences</c>), and writes
 /// <c>status.replicas/fullyLabeledReplicas/readyReplicas/availableReplicas/observedGeneration</c> through the status
 /// subresource. Gated by a <see cref="StalenessGate"/> over <c>pods</c> and <c>replicasets.apps</c>
-/// (subsystem <c>replicaset_controller</c>, upstream-semantics.md §8.3).
+/// (subsystem <c>replicaset_controller</c>, upstream-semantics.md §8.3). Works on KubernetesClient's
+/// <see cref="V1ReplicaSet"/> and <see cref="V1Pod"/>: pod writes go through a KubeConsistency resource client, owner
+/// reads and the status write through <see cref="IKubernetes"/>.
 /// </summary>
 public sealed class ReplicaSetController
 {
@@ -28,25 +35,27 @@ public sealed class ReplicaSetController
     private const string ApiVersion = "apps/v1";
     private const string Kind = "ReplicaSet";
 
-    private readonly IIndexer<Pod> _pods;
-    private readonly IIndexer<ReplicaSet> _replicaSets;
-    private readonly IResourceClient<ReplicaSet> _rsClient;
-    private readonly ConsistentWriter<ReplicaSet> _rsWriter;
-    private readonly ConsistentWriter<Pod> _podWriter;
-    private readonly IPodControl<Pod> _podControl;
+    private static readonly ObjectMetadataAccessor<V1ReplicaSet> Accessor = KubernetesObjectMetadata.For<V1ReplicaSet>();
+    private static readonly ObjectMetadataAccessor<V1Pod> PodAccessor = KubernetesObjectMetadata.For<V1Pod>();
+
+    private readonly IIndexer<V1Pod> _pods;
+    private readonly IIndexer<V1ReplicaSet> _replicaSets;
+    private readonly IKubernetes _kubernetes;
+    private readonly ConsistentWriter<V1Pod> _podWriter;
+    private readonly IPodControl<V1Pod> _podControl;
     private readonly IUidTrackingControllerExpectations? _expectations;
     private readonly ILogger _logger;
     private readonly IEventHandlerRegistration[] _registrations;
     private readonly TimeProvider _time;
 
     /// <summary>Creates the controller and registers its event handlers on the informers.</summary>
-    public ReplicaSetController(SampleControllerOptions<ReplicaSet> options)
+    public ReplicaSetController(SampleControllerOptions<V1ReplicaSet> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         PodIndexes.EnsureControllerUidIndex(options.PodInformer);
         _pods = options.PodInformer.Indexer;
         _replicaSets = options.OwnerInformer.Indexer;
-        _rsClient = options.Owners;
+        _kubernetes = options.Kubernetes;
         _time = options.TimeProvider;
         _logger = options.LoggerFactory?.CreateLogger<ReplicaSetController>() ?? (ILogger)NullLogger.Instance;
 
@@ -63,14 +72,16 @@ public sealed class ReplicaSetController
             MeterFactory = options.MeterFactory,
         });
         _expectations = options.UseExpectations ? ControllerExpectations.CreateUidTracking(options.TimeProvider, _logger) : null;
-        _rsWriter = Gate.Writer(_rsClient, SampleAccessors.ReplicaSet);
-        _podWriter = Gate.Writer(options.Pods, SampleAccessors.Pod);
-        _podControl = PodControl.Create(new PodControlOptions<Pod>
+
+        // Pod creates (PodControl) and pod patches (the writer) record their returned resource versions themselves (§8.1
+        // step 2); pod deletes are not recorded, as upstream.
+        _podWriter = Gate.Writer(options.Pods, PodAccessor);
+        _podControl = PodControl.Create(new PodControlOptions<V1Pod>
         {
             Pods = options.Pods,
             Gate = Gate,
             Expectations = _expectations,
-            Accessor = SampleAccessors.Pod,
+            Accessor = PodAccessor,
             Logger = _logger,
         });
         Controller = KubeConsistency.Controllers.Controller.Create(
@@ -89,8 +100,8 @@ public sealed class ReplicaSetController
         _registrations =
         [
             // Owner events: enqueue; a delete clears the owner's consistency record with its UID (tombstones unwrapped).
-            options.OwnerInformer.AddEventHandler(EnqueueHandlers.ForObject(queue, Gate, SampleAccessors.ReplicaSet, _logger)),
-            options.PodInformer.AddEventHandler(new ResourceEventHandler<Pod>
+            options.OwnerInformer.AddEventHandler(EnqueueHandlers.ForObject(queue, Gate, Accessor, _logger)),
+            options.PodInformer.AddEventHandler(new ResourceEventHandler<V1Pod>
             {
                 OnAdd = (pod, _) => AddPod(pod),
                 OnUpdate = UpdatePod,
@@ -125,7 +136,7 @@ public sealed class ReplicaSetController
         if (!_replicaSets.TryGetByKey(key, out var rs))
         {
             // §8.1 step 4: NotFound clears unconditionally, alongside the expectations.
-            _logger.LogDebug("ReplicaSet {Key} has been deleted", key);
+            Log.OwnerDeleted(_logger, Kind, key);
             Gate.OwnerNotFound(owner);
             _expectations?.DeleteExpectations(key);
             return ReconcileResult.Done;
@@ -135,17 +146,17 @@ public sealed class ReplicaSetController
         LabelSelector selector;
         try
         {
-            selector = LabelSelectorSpec.ToSelector(rs.Spec?.Selector);
+            selector = rs.Spec?.Selector.ToSelector() ?? LabelSelector.Nothing;
         }
         catch (LabelSelectorException ex)
         {
             // Go: a bad selector is logged and not retried (it needs a spec change, which enqueues again).
-            _logger.LogError(ex, "ReplicaSet {Key} has an invalid selector", key);
+            Log.InvalidSelector(_logger, Kind, key, ex);
             return ReconcileResult.Done;
         }
 
         // Go (v1.36): the pods this ReplicaSet controls, plus the namespace's orphans it may adopt.
-        var allPods = PodIndexes.PodsByOwner(_pods, owner.Namespace, rs.Metadata!.Uid!, includeOrphans: true);
+        var allPods = PodIndexes.PodsByOwner(_pods, owner.Namespace, rs.Metadata.Uid, includeOrphans: true);
         var filteredPods = await ClaimPodsAsync(rs, selector, PodLogic.FilterActive(allPods), cancellationToken).ConfigureAwait(false);
 
         Exception? manageError = null;
@@ -168,8 +179,9 @@ public sealed class ReplicaSetController
     }
 
     /// <summary>Go: <c>manageReplicas</c>.</summary>
-    private async Task<Exception?> ManageReplicasAsync(List<Pod> filteredPods, ReplicaSet rs, string key, CancellationToken cancellationToken)
+    private async Task<Exception?> ManageReplicasAsync(List<V1Pod> filteredPods, V1ReplicaSet rs, string key, CancellationToken cancellationToken)
     {
+        var owner = NamespacedName.FromKey(key);
         var diff = filteredPods.Count - (rs.Spec?.Replicas ?? 1);
         if (diff < 0)
         {
@@ -177,11 +189,11 @@ public sealed class ReplicaSetController
 
             // Go: expectations are raised before any create, so the informer cannot observe a create first.
             _expectations?.ExpectCreations(key, diff);
-            _logger.LogDebug("Too few replicas for {Key}: creating {Count}", key, diff);
-            var controllerRef = SampleAccessors.ReplicaSet.NewControllerRef(rs, ApiVersion, Kind);
+            Log.CreatingReplicas(_logger, key, diff);
+            var controllerRef = Accessor.NewControllerRef(rs, ApiVersion, Kind);
             var template = rs.Spec?.Template;
             var (successes, failures, error) = await PodLogic.SlowStartBatchAsync(diff, PodLogic.SlowStartInitialBatchSize, async () =>
-                await _podControl.CreatePodAsync(rs.Metadata!.Namespace!, controllerRef, template?.Metadata?.Labels, request => PodLogic.FromTemplate(request, template), cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+                await _podControl.CreatePodAsync(owner.Namespace, controllerRef, template?.Metadata.ReadOnlyLabels(), request => PodLogic.FromTemplate(request, template), cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
 
             // Go: the creates that were skipped after a failure will never be observed. (A failed create lowered its own.)
             var skipped = diff - successes - failures;
@@ -198,9 +210,8 @@ public sealed class ReplicaSetController
             diff = Math.Min(diff, BurstReplicas);
             var toDelete = PodLogic.PodsToDelete(filteredPods, diff);
             _expectations?.ExpectDeletions(key, [.. toDelete.Select(p => p.Key())]);
-            _logger.LogDebug("Too many replicas for {Key}: deleting {Count}", key, diff);
-            var owner = NamespacedName.FromKey(key);
-            var deletes = toDelete.Select(p => _podControl.DeletePodAsync(owner, p.Metadata!.Name!, cancellationToken).AsTask()).ToArray();
+            Log.DeletingReplicas(_logger, key, diff);
+            var deletes = toDelete.Select(p => _podControl.DeletePodAsync(owner, p.Metadata.Name, cancellationToken).AsTask()).ToArray();
             try
             {
                 await Task.WhenAll(deletes).ConfigureAwait(false);
@@ -218,11 +229,11 @@ public sealed class ReplicaSetController
     /// Go: <c>PodControllerRefManager.ClaimPods</c>: keeps owned pods that match, releases owned pods that no longer match,
     /// adopts matching orphans (after re-reading the ReplicaSet from the server, Go's <c>RecheckDeletionTimestamp</c>).
     /// </summary>
-    private async Task<List<Pod>> ClaimPodsAsync(ReplicaSet rs, LabelSelector selector, List<Pod> pods, CancellationToken cancellationToken)
+    private async Task<List<V1Pod>> ClaimPodsAsync(V1ReplicaSet rs, LabelSelector selector, List<V1Pod> pods, CancellationToken cancellationToken)
     {
-        var owner = new NamespacedName(rs.Metadata!.Namespace, rs.Metadata.Name);
-        var uid = rs.Metadata.Uid!;
-        var claimed = new List<Pod>(pods.Count);
+        var owner = new NamespacedName(rs.Metadata.NamespaceProperty, rs.Metadata.Name);
+        var uid = rs.Metadata.Uid;
+        var claimed = new List<V1Pod>(pods.Count);
         bool? canAdopt = null;
         foreach (var pod in pods)
         {
@@ -248,28 +259,28 @@ public sealed class ReplicaSetController
         return claimed;
     }
 
-    private async Task<bool> CanAdoptAsync(ReplicaSet rs, CancellationToken cancellationToken)
+    private async Task<bool> CanAdoptAsync(V1ReplicaSet rs, CancellationToken cancellationToken)
     {
         // Go: an uncached quorum read, so a ReplicaSet that is being deleted never adopts.
         try
         {
-            var fresh = await _rsClient.GetAsync(rs.Metadata!.Namespace, rs.Metadata.Name!, cancellationToken).ConfigureAwait(false);
+            var fresh = await _kubernetes.AppsV1.ReadNamespacedReplicaSetAsync(rs.Metadata.Name, rs.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
             return fresh.Metadata?.Uid == rs.Metadata.Uid && !fresh.IsDeleting();
         }
-        catch (NotFoundException)
+        catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.NotFound)
         {
             return false;
         }
     }
 
-    private async Task<bool> AdoptAsync(NamespacedName owner, ReplicaSet rs, Pod pod, CancellationToken cancellationToken)
+    private async Task<bool> AdoptAsync(NamespacedName owner, V1ReplicaSet rs, V1Pod pod, CancellationToken cancellationToken)
     {
-        var refs = new List<OwnerRef>(pod.Metadata?.OwnerReferences ?? []) { OwnerRef.From(SampleAccessors.ReplicaSet.NewControllerRef(rs, ApiVersion, Kind)) };
+        var refs = new List<V1OwnerReference>(pod.Metadata.OwnerReferences ?? []) { Accessor.NewControllerRef(rs, ApiVersion, Kind).ToV1OwnerReference() };
         try
         {
             // A tracked pod write (Go: PatchPod calls the consistency hook).
-            await _podWriter.PatchAsync(owner, rs.Metadata!.Uid!, pod.Metadata!.Namespace, pod.Metadata.Name!, PodLogic.OwnerReferencesPatch(pod, refs), cancellationToken: cancellationToken).ConfigureAwait(false);
-            _logger.LogDebug("Adopted pod {Pod} into {Owner}", pod.Key(), owner);
+            await _podWriter.PatchAsync(owner, rs.Metadata.Uid, pod.Metadata.NamespaceProperty, pod.Metadata.Name, PodLogic.OwnerReferencesPatch(pod, refs), cancellationToken: cancellationToken).ConfigureAwait(false);
+            Log.AdoptedPod(_logger, pod.Key(), owner);
             return true;
         }
         catch (Exception ex) when (ex is NotFoundException or ConflictException)
@@ -279,13 +290,13 @@ public sealed class ReplicaSetController
         }
     }
 
-    private async Task ReleaseAsync(NamespacedName owner, string uid, Pod pod, CancellationToken cancellationToken)
+    private async Task ReleaseAsync(NamespacedName owner, string uid, V1Pod pod, CancellationToken cancellationToken)
     {
-        var refs = pod.Metadata?.OwnerReferences?.Where(r => r.Uid != uid).ToList();
+        var refs = pod.Metadata.OwnerReferences?.Where(r => r.Uid != uid).ToList();
         try
         {
-            await _podWriter.PatchAsync(owner, uid, pod.Metadata!.Namespace, pod.Metadata.Name!, PodLogic.OwnerReferencesPatch(pod, refs), cancellationToken: cancellationToken).ConfigureAwait(false);
-            _logger.LogDebug("Released pod {Pod} from {Owner}", pod.Key(), owner);
+            await _podWriter.PatchAsync(owner, uid, pod.Metadata.NamespaceProperty, pod.Metadata.Name, PodLogic.OwnerReferencesPatch(pod, refs), cancellationToken: cancellationToken).ConfigureAwait(false);
+            Log.ReleasedPod(_logger, pod.Key(), owner);
         }
         catch (Exception ex) when (ex is NotFoundException or ConflictException)
         {
@@ -293,10 +304,10 @@ public sealed class ReplicaSetController
         }
     }
 
-    /// <summary>Go: <c>updateReplicaSetStatus</c>: no write when nothing changed; one retry with a fresh GET on failure.</summary>
-    private async Task UpdateStatusAsync(NamespacedName owner, ReplicaSet rs, ReplicaSetStatus newStatus, CancellationToken cancellationToken)
+    /// <summary>Go: <c>updateReplicaSetStatus</c>: no write when nothing changed; one retry with a fresh GET on a conflict.</summary>
+    private async Task UpdateStatusAsync(NamespacedName owner, V1ReplicaSet rs, V1ReplicaSetStatus newStatus, CancellationToken cancellationToken)
     {
-        if (newStatus == rs.Status)
+        if (ReplicaSetLogic.StatusUnchanged(rs.Status, newStatus))
         {
             return;
         }
@@ -306,16 +317,22 @@ public sealed class ReplicaSetController
         {
             try
             {
-                var copy = new ReplicaSet { ApiVersion = current.ApiVersion, Kind = current.Kind, Metadata = current.Metadata, Spec = current.Spec, Status = newStatus };
+                // §8.1 step 2, with no code per kind: inside the gate's write scope, the ConsistencyRecordingHandler in the
+                // client's handler chain records the resource version this PUT returns, under replicasets.apps, for this
+                // owner and UID. (The cached object's resource version in the body is the optimistic-concurrency precondition.)
+                using var scope = Gate.BeginWriteScope(owner, current.Metadata.Uid);
+                await _kubernetes.AppsV1.ReplaceNamespacedReplicaSetStatusAsync(current with { Status = newStatus }, owner.Name, owner.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (scope.RecordedWrites == 0)
+                {
+                    Log.StatusWriteNotRecorded(_logger, Kind, owner);
+                }
 
-                // §8.1 step 2: the returned resource version is recorded under replicasets.apps.
-                await _rsWriter.UpdateStatusAsync(owner, current.Metadata!.Uid!, copy, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (attempt == 0 && ex is ConflictException)
+            catch (HttpOperationException ex) when (attempt == 0 && ex.Response?.StatusCode == HttpStatusCode.Conflict)
             {
-                current = await _rsClient.GetAsync(owner.Namespace, owner.Name, cancellationToken).ConfigureAwait(false);
-                if (current.Metadata?.Uid != rs.Metadata?.Uid || newStatus == current.Status)
+                current = await _kubernetes.AppsV1.ReadNamespacedReplicaSetAsync(owner.Name, owner.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (current.Metadata?.Uid != rs.Metadata.Uid || ReplicaSetLogic.StatusUnchanged(current.Status, newStatus))
                 {
                     return;
                 }
@@ -326,7 +343,7 @@ public sealed class ReplicaSetController
     // ---------------------------------------------------------------------------------------------- pod event handlers
 
     /// <summary>Go: <c>addPod</c>.</summary>
-    private void AddPod(Pod pod)
+    private void AddPod(V1Pod pod)
     {
         if (pod.IsDeleting())
         {
@@ -335,9 +352,9 @@ public sealed class ReplicaSetController
             return;
         }
 
-        if (pod.ControllerRef() is { } controllerRef)
+        if (pod.GetController() is { } controllerRef)
         {
-            if (ResolveControllerRef(pod.Metadata?.Namespace, controllerRef) is { } key)
+            if (ResolveControllerRef(pod.Metadata?.NamespaceProperty, controllerRef) is { } key)
             {
                 _expectations?.CreationObserved(key);
                 Controller.Queue.Add(key);
@@ -351,7 +368,7 @@ public sealed class ReplicaSetController
     }
 
     /// <summary>Go: <c>updatePod</c>.</summary>
-    private void UpdatePod(Pod oldPod, Pod pod)
+    private void UpdatePod(V1Pod oldPod, V1Pod pod)
     {
         if (oldPod.Metadata?.ResourceVersion == pod.Metadata?.ResourceVersion)
         {
@@ -371,17 +388,17 @@ public sealed class ReplicaSetController
             return;
         }
 
-        var oldRef = oldPod.ControllerRef();
-        var curRef = pod.ControllerRef();
+        var oldRef = oldPod.GetController();
+        var curRef = pod.GetController();
         var refChanged = oldRef?.Uid != curRef?.Uid;
-        if (refChanged && oldRef is not null && ResolveControllerRef(oldPod.Metadata?.Namespace, oldRef) is { } oldKey)
+        if (refChanged && oldRef is not null && ResolveControllerRef(oldPod.Metadata?.NamespaceProperty, oldRef) is { } oldKey)
         {
             Controller.Queue.Add(oldKey);
         }
 
         if (curRef is not null)
         {
-            if (ResolveControllerRef(pod.Metadata?.Namespace, curRef) is { } key)
+            if (ResolveControllerRef(pod.Metadata?.NamespaceProperty, curRef) is { } key)
             {
                 Controller.Queue.Add(key);
             }
@@ -398,12 +415,12 @@ public sealed class ReplicaSetController
     /// <summary>Go: <c>deletePod</c>.</summary>
     private void DeletePod(object obj)
     {
-        if (DeletedFinalStateUnknown.Unwrap<Pod>(obj) is not { } pod || pod.ControllerRef() is not { } controllerRef)
+        if (DeletedFinalStateUnknown.Unwrap<V1Pod>(obj) is not { } pod || pod.GetController() is not { } controllerRef)
         {
             return;
         }
 
-        if (ResolveControllerRef(pod.Metadata?.Namespace, controllerRef) is { } key)
+        if (ResolveControllerRef(pod.Metadata?.NamespaceProperty, controllerRef) is { } key)
         {
             _expectations?.DeletionObserved(key, pod.Key());
             Controller.Queue.Add(key);
@@ -411,7 +428,7 @@ public sealed class ReplicaSetController
     }
 
     /// <summary>Go: <c>resolveControllerRef</c>: the key of the cached ReplicaSet with that name and UID.</summary>
-    private string? ResolveControllerRef(string? @namespace, OwnerRef controllerRef)
+    private string? ResolveControllerRef(string? @namespace, V1OwnerReference controllerRef)
     {
         if (controllerRef.Kind != Kind || controllerRef.ApiVersion?.StartsWith("apps/", StringComparison.Ordinal) != true || controllerRef.Name is null)
         {
@@ -422,28 +439,28 @@ public sealed class ReplicaSetController
         return _replicaSets.TryGetByKey(key, out var rs) && rs.Metadata?.Uid == controllerRef.Uid ? key : null;
     }
 
-    private void EnqueueMatching(Pod pod)
+    private void EnqueueMatching(V1Pod pod)
     {
-        foreach (var rs in _replicaSets.ByIndex(Indexes.Namespace, pod.Metadata?.Namespace ?? string.Empty))
+        foreach (var rs in _replicaSets.ByIndex(Indexes.Namespace, pod.Metadata?.NamespaceProperty ?? string.Empty))
         {
             LabelSelector selector;
             try
             {
-                selector = LabelSelectorSpec.ToSelector(rs.Spec?.Selector);
+                selector = rs.Spec?.Selector.ToSelector() ?? LabelSelector.Nothing;
             }
             catch (LabelSelectorException)
             {
                 continue;
             }
 
-            if (!selector.IsEverything && selector.Matches(pod.Metadata?.Labels))
+            if (!selector.IsEverything && selector.Matches(pod.Metadata.ReadOnlyLabels()))
             {
                 Controller.Queue.Add(rs.Key());
             }
         }
     }
 
-    private static bool LabelsEqual(Dictionary<string, string>? a, Dictionary<string, string>? b)
+    private static bool LabelsEqual(IDictionary<string, string>? a, IDictionary<string, string>? b)
     {
         if ((a?.Count ?? 0) != (b?.Count ?? 0))
         {

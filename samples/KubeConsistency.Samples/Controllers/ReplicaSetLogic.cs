@@ -1,3 +1,4 @@
+using k8s.Models;
 using KubeConsistency.Samples.Models;
 
 namespace KubeConsistency.Samples.Controllers;
@@ -24,12 +25,12 @@ public static class ReplicaSetLogic
     /// <summary>
     /// Go: <c>BaseControllerRefManager.ClaimObject</c> for one pod of the owner with UID <paramref name="ownerUid"/>.
     /// </summary>
-    public static ClaimDecision Classify(Pod pod, string ownerUid, LabelSelector selector, bool ownerDeleting)
+    public static ClaimDecision Classify(V1Pod pod, string ownerUid, LabelSelector selector, bool ownerDeleting)
     {
         ArgumentNullException.ThrowIfNull(pod);
         ArgumentNullException.ThrowIfNull(selector);
-        var matches = selector.Matches(pod.Metadata?.Labels);
-        if (pod.ControllerRef() is { } controllerRef)
+        var matches = selector.Matches(pod.Metadata.ReadOnlyLabels());
+        if (pod.GetController() is { } controllerRef)
         {
             if (controllerRef.Uid != ownerUid)
             {
@@ -51,9 +52,10 @@ public static class ReplicaSetLogic
 
     /// <summary>
     /// Go: <c>calculateStatus</c>: counts over the claimed active pods; available = ready for <c>minReadySeconds</c>
-    /// (at <paramref name="now"/>; ready is enough when it is 0), fully labeled = carrying every template label.
+    /// (at <paramref name="now"/>; ready is enough when it is 0), fully labeled = carrying every template label. Like Go,
+    /// it starts from the current status, so fields this controller does not compute (conditions) are kept.
     /// </summary>
-    public static ReplicaSetStatus CalculateStatus(ReplicaSet rs, IReadOnlyList<Pod> filteredPods, DateTimeOffset? now = null)
+    public static V1ReplicaSetStatus CalculateStatus(V1ReplicaSet rs, IReadOnlyList<V1Pod> filteredPods, DateTimeOffset? now = null)
     {
         ArgumentNullException.ThrowIfNull(rs);
         ArgumentNullException.ThrowIfNull(filteredPods);
@@ -77,7 +79,7 @@ public static class ReplicaSetLogic
             }
         }
 
-        return new ReplicaSetStatus
+        return (rs.Status ?? new V1ReplicaSetStatus()) with
         {
             Replicas = filteredPods.Count,
             FullyLabeledReplicas = fullyLabeled,
@@ -85,5 +87,21 @@ public static class ReplicaSetLogic
             AvailableReplicas = available,
             ObservedGeneration = rs.Metadata?.Generation,
         };
+    }
+
+    /// <summary>
+    /// Go: <c>updateReplicaSetStatus</c>'s "nothing to write" check: the counts, the observed generation and the conditions
+    /// are unchanged. A missing number counts as 0, as in Go.
+    /// </summary>
+    public static bool StatusUnchanged(V1ReplicaSetStatus? current, V1ReplicaSetStatus updated)
+    {
+        ArgumentNullException.ThrowIfNull(updated);
+        return current is not null
+            && current.Replicas == updated.Replicas
+            && (current.FullyLabeledReplicas ?? 0) == (updated.FullyLabeledReplicas ?? 0)
+            && (current.ReadyReplicas ?? 0) == (updated.ReadyReplicas ?? 0)
+            && (current.AvailableReplicas ?? 0) == (updated.AvailableReplicas ?? 0)
+            && (current.ObservedGeneration ?? 0) == (updated.ObservedGeneration ?? 0)
+            && (current.Conditions ?? []).SequenceEqual(updated.Conditions ?? []);
     }
 }

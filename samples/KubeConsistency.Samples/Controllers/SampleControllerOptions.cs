@@ -1,25 +1,34 @@
 using System.Diagnostics.Metrics;
+using k8s;
+using k8s.Models;
 using KubeConsistency.Client;
 using KubeConsistency.Controllers;
 using KubeConsistency.Informers;
-using KubeConsistency.Samples.Models;
+using KubeConsistency.KubernetesClient;
 using Microsoft.Extensions.Logging;
 
 namespace KubeConsistency.Samples.Controllers;
 
 /// <summary>Options shared by <see cref="ReplicaSetController"/> and <see cref="JobController"/>.</summary>
-/// <typeparam name="TOwner">The owner type (<see cref="ReplicaSet"/> or <see cref="Job"/>).</typeparam>
+/// <typeparam name="TOwner">The owner type (<see cref="V1ReplicaSet"/> or <see cref="V1Job"/>).</typeparam>
 public sealed class SampleControllerOptions<TOwner>
-    where TOwner : class, IKubeObject
+    where TOwner : class, IKubernetesObject<V1ObjectMeta>
 {
-    /// <summary>Pod writes (creates, adoption/release and counting patches, deletes). Wrap it in a <see cref="CountingPodClient"/> to count creates.</summary>
-    public required IResourceClient<Pod> Pods { get; init; }
+    /// <summary>
+    /// KubernetesClient's client for owner reads (the adoption re-check) and the owner's own status writes. It must have a
+    /// <see cref="ConsistencyRecordingHandler"/> in its handler chain (<c>new Kubernetes(config, new ConsistencyRecordingHandler())</c>):
+    /// that handler is what records the status writes for the gate.
+    /// </summary>
+    public required IKubernetes Kubernetes { get; init; }
 
-    /// <summary>Owner reads (adoption re-check) and status writes.</summary>
-    public required IResourceClient<TOwner> Owners { get; init; }
+    /// <summary>
+    /// Pod writes (creates, adoption/release and counting patches, deletes), e.g. <c>kubernetes.Resource&lt;V1Pod&gt;()</c>.
+    /// Wrap it in a <see cref="CountingPodClient"/> to count creates.
+    /// </summary>
+    public required IResourceClient<V1Pod> Pods { get; init; }
 
     /// <summary>The shared pod informer.</summary>
-    public required ISharedIndexInformer<Pod> PodInformer { get; init; }
+    public required ISharedIndexInformer<V1Pod> PodInformer { get; init; }
 
     /// <summary>The shared owner informer.</summary>
     public required ISharedIndexInformer<TOwner> OwnerInformer { get; init; }

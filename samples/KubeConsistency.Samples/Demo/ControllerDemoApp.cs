@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using KubeConsistency.Client;
-using KubeConsistency.Http;
+using k8s;
+using k8s.Autorest;
+using k8s.Exceptions;
 using KubeConsistency.Samples.Scenario;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
@@ -15,22 +16,47 @@ namespace KubeConsistency.Samples.Demo;
 /// </summary>
 public static class ControllerDemoApp
 {
+    /// <summary>
+    /// The width of <see cref="CreatePlainConsole"/>: Spectre.Console assumes 80 columns when the output is not a terminal,
+    /// which wraps the summary mid-phrase in a file; a file has no width, so this is wide enough that nothing wraps.
+    /// </summary>
+    public const int PlainConsoleWidth = 1000;
+
     /// <summary>Runs the demo on the process console.</summary>
     public static Task<int> RunAsync(string[] args) => RunAsync(
         args,
-        Console.IsOutputRedirected ? AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No }) : AnsiConsole.Console,
+        Console.IsOutputRedirected ? CreatePlainConsole(Console.Out) : AnsiConsole.Console,
         Console.Out,
         Console.Error,
         interactive: null,
         CancellationToken.None);
 
-    /// <summary>Runs the demo with the given console (tests pass a non-interactive one over a <see cref="StringWriter"/>).</summary>
+    /// <summary>
+    /// The console the demo writes to when its output is not a terminal (a pipe, a file, CI): no colours, no live display,
+    /// and <see cref="PlainConsoleWidth"/> columns so that no line wraps.
+    /// </summary>
+    /// <param name="writer">Where the text goes.</param>
+    public static IAnsiConsole CreatePlainConsole(TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = PlainConsoleWidth;
+        return console;
+    }
+
+    /// <summary>Runs the demo with the given console (tests pass <see cref="CreatePlainConsole"/> over a <see cref="StringWriter"/>).</summary>
     /// <param name="args">The command line.</param>
     /// <param name="console">Where the progress and the summary go.</param>
     /// <param name="output">Where help and plain messages go.</param>
     /// <param name="error">Where parse errors go.</param>
     /// <param name="interactive">Force (or forbid) the live display; <see langword="null"/> decides from the terminal.</param>
-    /// <param name="cancellationToken">Stops the run.</param>
+    /// <param name="cancellationToken">Stops the run (and, with <c>--serve-metrics</c>, the serving afterwards).</param>
     /// <returns>0 when the workload converged, 1 when it did not, 2 on an error.</returns>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter output, TextWriter error, bool? interactive, CancellationToken cancellationToken)
     {
@@ -52,12 +78,13 @@ public static class ControllerDemoApp
         var context = new Option<string?>("--context") { Description = "The kubeconfig context (implies a real cluster)." };
         var ns = new Option<string?>("--namespace", "-n") { Description = "The namespace of the workload (default: the context's, else 'default')." };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus /metrics on 127.0.0.1:PORT while running (0 picks a port)." };
+        var serveMetrics = new Option<bool>("--serve-metrics") { Description = "Keep serving /metrics after the run until Ctrl-C (on --metrics-port, else a free port)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log what the controllers do (to stderr)." };
 
         var root = new RootCommand("KubeConsistency controller demo: ReplicaSet- and Job-style controllers on a lagging watch, with and without the v1.36 consistency gate.")
         {
             noConsistency, expectations, replicaSets, replicas, jobs, completions, parallelism, lagMs, ownerLagMs, workers, timeout, seed,
-            summaryJson, kubeconfig, context, ns, metricsPort, verbose,
+            summaryJson, kubeconfig, context, ns, metricsPort, serveMetrics, verbose,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -79,11 +106,26 @@ public static class ControllerDemoApp
                 Context: parse.GetValue(context),
                 Namespace: parse.GetValue(ns),
                 MetricsPort: parse.GetValue(metricsPort),
+                ServeMetrics: parse.GetValue(serveMetrics),
                 Verbose: parse.GetValue(verbose));
             return await RunDemoAsync(settings, console, interactive, ct).ConfigureAwait(false);
         });
 
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The cluster of <c>--kubeconfig</c>/<c>--context</c>, through KubernetesClient's own kubeconfig loader: without a
+    /// path, the first entry of <c>$KUBECONFIG</c>, else <c>~/.kube/config</c> (as kubectl does for a single file).
+    /// </summary>
+    private static KubernetesClientConfiguration LoadCluster(string? path, string? context)
+    {
+        if (path is null && Environment.GetEnvironmentVariable("KUBECONFIG") is { } list)
+        {
+            path = list.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+        }
+
+        return KubernetesClientConfiguration.BuildConfigFromConfigFile(path, context);
     }
 
     private static async Task<int> RunDemoAsync(DemoSettings settings, IAnsiConsole console, bool? interactive, CancellationToken cancellationToken)
@@ -92,14 +134,9 @@ public static class ControllerDemoApp
             ? LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddSimpleConsole(o => o.SingleLine = true).AddFilter("KubeConsistency", LogLevel.Debug))
             : null;
         var live = !settings.Verbose && (interactive ?? (console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected));
-        KubernetesConnection? cluster = null;
         try
         {
-            if (settings.Kubeconfig is not null || settings.Context is not null)
-            {
-                cluster = KubernetesConnection.FromKubeconfig(settings.Kubeconfig?.FullName, settings.Context, new KubernetesConnectionOptions { LoggerFactory = loggerFactory });
-            }
-
+            var cluster = settings.Kubeconfig is not null || settings.Context is not null ? LoadCluster(settings.Kubeconfig?.FullName, settings.Context) : null;
             var options = new ScenarioOptions
             {
                 ReplicaSets = settings.ReplicaSets,
@@ -121,6 +158,10 @@ public static class ControllerDemoApp
             try
             {
                 options.Validate();
+                if (settings.MetricsPort is { } requested)
+                {
+                    ArgumentOutOfRangeException.ThrowIfNegative(requested, "--metrics-port");
+                }
             }
             catch (ArgumentException ex)
             {
@@ -129,7 +170,8 @@ public static class ControllerDemoApp
             }
 
             await using var scenario = await ControllerScenario.StartAsync(options, cancellationToken).ConfigureAwait(false);
-            await using var metrics = settings.MetricsPort is { } port ? await MetricsEndpoint.StartAsync(port, cancellationToken).ConfigureAwait(false) : null;
+            var metricsPort = settings.MetricsPort ?? (settings.ServeMetrics ? 0 : null);
+            await using var metrics = metricsPort is { } port ? await MetricsEndpoint.StartAsync(port, cancellationToken).ConfigureAwait(false) : null;
             WriteHeader(console, options, scenario, metrics);
 
             var summary = live
@@ -143,17 +185,29 @@ public static class ControllerDemoApp
                 console.MarkupLineInterpolated($"Summary written to [blue]{path.FullName}[/].");
             }
 
+            if (settings.ServeMetrics && metrics is not null)
+            {
+                // The scenario stays up too: its meters are what the endpoint exports, and they go when it is disposed.
+                console.MarkupLineInterpolated($"Serving metrics at [blue]{metrics.MetricsUri}[/] until Ctrl-C.");
+                await WhenCancelledAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             return summary.Converged ? 0 : 1;
         }
-        catch (Exception ex) when (ex is KubernetesClientException or KubernetesConfigurationException or NotSupportedException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is KubeConsistency.Client.KubernetesClientException or k8s.Exceptions.KubernetesClientException or KubeConfigException
+            or HttpOperationException or HttpRequestException or NotSupportedException or IOException or UnauthorizedAccessException)
         {
             console.MarkupLineInterpolated($"[red]Error:[/] {ex.Message}");
             return 2;
         }
-        finally
-        {
-            cluster?.Dispose();
-        }
+    }
+
+    /// <summary>Completes (without throwing) when <paramref name="cancellationToken"/> is cancelled: Ctrl-C, through System.CommandLine.</summary>
+    private static async Task WhenCancelledAsync(CancellationToken cancellationToken)
+    {
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = cancellationToken.Register(static state => ((TaskCompletionSource)state!).TrySetResult(), cancelled);
+        await cancelled.Task.ConfigureAwait(false);
     }
 
     private static void WriteHeader(IAnsiConsole console, ScenarioOptions options, ControllerScenario scenario, MetricsEndpoint? metrics)
@@ -257,6 +311,7 @@ public static class ControllerDemoApp
         string? Context,
         string? Namespace,
         int? MetricsPort,
+        bool ServeMetrics,
         bool Verbose);
 
     /// <summary>An <see cref="IProgress{T}"/> that reports on the caller's thread (<see cref="Progress{T}"/> posts to the thread pool).</summary>

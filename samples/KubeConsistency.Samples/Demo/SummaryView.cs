@@ -20,8 +20,10 @@ public static class SummaryView
         table.AddRow("API server", Markup.Escape(summary.Embedded
             ? string.Create(inv, $"embedded ({server}), pod watch lag {summary.PodWatchLag.TotalMilliseconds:0} ms, owner watch lag {summary.OwnerWatchLag.TotalMilliseconds:0} ms")
             : server.ToString()));
-        table.AddRow("Objects", Markup.Escape(string.Create(inv,
-            $"{summary.Objects} = {summary.ReplicaSets} ReplicaSets × {summary.Replicas} replicas, {summary.Jobs} Jobs × {summary.Completions} completions (parallelism {summary.Parallelism}), {summary.PodsAtEnd} pods")));
+        table.AddRow("ReplicaSets", Markup.Escape(string.Create(inv, $"{summary.ReplicaSets} × {summary.Replicas} replicas")));
+        table.AddRow("Jobs", Markup.Escape(string.Create(inv, $"{summary.Jobs} × {summary.Completions} completions, parallelism {summary.Parallelism}")));
+        table.AddRow("Objects at the end", Markup.Escape(string.Create(inv,
+            $"{summary.Objects} on the server: {summary.ReplicaSets} ReplicaSets + {summary.Jobs} Jobs + {summary.PodsAtEnd} pods")));
         table.AddRow("Pods created", Markup.Escape(string.Create(inv,
             $"{summary.PodsCreated} (ReplicaSets {summary.ReplicaSetPodsCreated}, Jobs {summary.JobPodsCreated}); the specs need {summary.MinimumPods}")));
         table.AddRow("Excess pods", (summary.ExcessPods == 0 ? "[green]0[/]" : $"[red]{summary.ExcessPods}[/]")
@@ -55,19 +57,49 @@ public static class SummaryView
             : Markup.Escape(string.Create(inv, $"did not converge within {summary.Elapsed.TotalSeconds:0.0} s: {summary.NotConvergedReason}")));
         console.Write(table);
 
-        var skips = summary.StaleSyncSkips.Values.Sum();
-        if (summary.Consistency && summary.ExcessPods == 0)
+        console.WriteLine(Conclusion(summary));
+        if (!summary.Converged)
         {
-            console.MarkupLineInterpolated($"The gate deferred {skips} syncs whose caches had not yet seen the controller's own writes, so no sync counted too few pods: every pod create was needed.");
-            if (summary.Embedded)
-            {
-                console.MarkupLine("Run again with [blue]--no-consistency[/] to see what the same lag costs without it.");
-            }
+            console.MarkupLine("Run again with a longer [blue]--timeout[/] to see it through.");
+        }
+        else if (summary.Consistency && summary.ExcessPods == 0 && summary.Embedded)
+        {
+            console.MarkupLine("Run again with [blue]--no-consistency[/] to see what the same lag costs without it.");
         }
         else if (!summary.Consistency && summary.ExcessPods > 0)
         {
-            console.MarkupLineInterpolated($"Without the gate, {summary.ExcessPods} pods were created beyond what the specs asked for: syncs ran on pod caches older than their own creates, counted too few pods and created them again (and then deleted the surplus).");
             console.MarkupLine("Run without [blue]--no-consistency[/] to see the ConsistencyStore defer those syncs instead.");
         }
+    }
+
+    /// <summary>
+    /// The sentence that closes the summary: what actually happened — a run that timed out says so (its numbers are a
+    /// snapshot), excess pods are named with their cause, and only a converged run without excess pods says every pod
+    /// create was needed.
+    /// </summary>
+    public static string Conclusion(ScenarioSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        var inv = CultureInfo.InvariantCulture;
+        if (!summary.Converged)
+        {
+            return string.Create(inv,
+                $"The run timed out after {summary.Elapsed.TotalSeconds:0.0} s before the workload converged: {summary.NotConvergedReason}. These numbers are a snapshot: {summary.PodsCreated} pods created so far for the {summary.MinimumPods} the specs need, {summary.ExcessPods} of them beyond a spec.");
+        }
+
+        var skips = summary.StaleSyncSkips.Values.Sum();
+        return (summary.Consistency, summary.ExcessPods > 0) switch
+        {
+            (true, false) when skips > 0 => string.Create(inv,
+                $"The gate deferred {skips} syncs whose caches had not yet seen the controller's own writes, so no sync counted too few pods: every pod create was needed."),
+            (true, false) => "No sync found its caches behind the controller's own writes, so the gate deferred none: every pod create was needed.",
+            (true, true) => string.Create(inv,
+                $"{summary.ExcessPods} pods were created beyond what the specs asked for although the gate was on: the gate defers syncs only until the caches have seen this controller's own writes, not those of other clients (on a real cluster, kube-controller-manager's ReplicaSet controller manages these ReplicaSets too)."),
+            (false, false) when summary.Expectations =>
+                "Without the gate, the expectations held back every sync until the pod cache had seen its own creates and deletes: every pod create was needed.",
+            (false, false) => "Without the gate, no sync happened to run on a pod cache older than its own creates this time: every pod create was needed.",
+            (false, true) => string.Create(inv,
+                $"Without the gate, {summary.ExcessPods} pods were created beyond what the specs asked for: syncs ran on pod caches older than their own creates, counted too few pods and created them again (and then deleted the surplus)."),
+        };
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using k8s.Models;
 using KubeConsistency.Cache;
 using KubeConsistency.Informers;
 using KubeConsistency.Samples.Models;
@@ -17,7 +18,7 @@ public sealed class SimulatedKubeletOptions
     public required EmbeddedApiServer Server { get; init; }
 
     /// <summary>A pod informer (e.g. the controllers' shared one): the kubelet sees pods as a watcher would, lag included.</summary>
-    public required ISharedIndexInformer<Pod> PodInformer { get; init; }
+    public required ISharedIndexInformer<V1Pod> PodInformer { get; init; }
 
     /// <summary>The range a pod's start delay (Pending → Running and ready) is drawn from. Default 20–80 ms.</summary>
     public (TimeSpan Min, TimeSpan Max) StartDelay { get; init; } = (TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(80));
@@ -45,7 +46,7 @@ public sealed class SimulatedKubeletOptions
 /// <c>Failed</c>, see <see cref="SimulatedKubeletOptions.FailureRate"/>) after a random run time. Pods deleted in the
 /// meantime are skipped.
 /// </summary>
-public sealed class SimulatedKubelet
+public sealed partial class SimulatedKubelet
 {
     private readonly SimulatedKubeletOptions _options;
     private readonly ConcurrentDictionary<string, byte> _started = new(StringComparer.Ordinal);
@@ -72,13 +73,13 @@ public sealed class SimulatedKubelet
     public IEventHandlerRegistration Start(CancellationToken stopping)
     {
         _stopping = stopping;
-        return _options.PodInformer.AddEventHandler(new ResourceEventHandler<Pod>
+        return _options.PodInformer.AddEventHandler(new ResourceEventHandler<V1Pod>
         {
             OnAdd = (pod, _) => Observe(pod),
             OnUpdate = (_, pod) => Observe(pod),
             OnDelete = deleted =>
             {
-                if (DeletedFinalStateUnknown.Unwrap<Pod>(deleted)?.Metadata?.Uid is { } uid)
+                if (DeletedFinalStateUnknown.Unwrap<V1Pod>(deleted)?.Metadata?.Uid is { } uid)
                 {
                     _started.TryRemove(uid, out _);
                 }
@@ -95,14 +96,14 @@ public sealed class SimulatedKubelet
         }
     }
 
-    private void Observe(Pod pod)
+    private void Observe(V1Pod pod)
     {
-        if (pod.Metadata?.Uid is not { } uid || pod.IsDeleting() || pod.Status?.Phase is not ("Pending" or null) || !_started.TryAdd(uid, 0))
+        if (pod.Metadata?.Uid is not { } uid || pod.Metadata.Name is not { } name || pod.IsDeleting() || pod.Status?.Phase is not ("Pending" or null) || !_started.TryAdd(uid, 0))
         {
             return;
         }
 
-        var isJobPod = pod.ControllerRef()?.Kind == "Job";
+        var isJobPod = pod.GetController()?.Kind == "Job";
         TimeSpan start, run;
         bool fail;
         lock (_randomLock)
@@ -112,7 +113,7 @@ public sealed class SimulatedKubelet
             fail = isJobPod && _random.NextDouble() < _options.FailureRate;
         }
 
-        var task = RunPodAsync(pod.Metadata.Namespace ?? string.Empty, pod.Metadata.Name!, uid, isJobPod, start, run, fail);
+        var task = RunPodAsync(pod.Metadata.NamespaceProperty ?? string.Empty, name, uid, isJobPod, start, run, fail);
         lock (_inFlight)
         {
             _inFlight.RemoveAll(static t => t.IsCompleted);
@@ -174,8 +175,11 @@ public sealed class SimulatedKubelet
         catch (ApiServerStatusException ex) when (ex.StatusCode is 404 or 409)
         {
             // Deleted (or replaced under the same name) in the meantime.
-            _logger.LogDebug("Pod {Namespace}/{Name} is gone: {Message}", ns, name, ex.Message);
+            LogPodGone(_logger, ns, name, ex.Message);
             return false;
         }
     }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Pod {Namespace}/{Name} is gone: {Message}")]
+    private static partial void LogPodGone(ILogger logger, string @namespace, string name, string message);
 }

@@ -1,8 +1,12 @@
 using System.Globalization;
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
-using KubeConsistency.Http;
 using KubeConsistency.Informers;
+using KubeConsistency.KubernetesClient;
 using KubeConsistency.Metrics;
 using KubeConsistency.Samples.Controllers;
 using KubeConsistency.Samples.Kubelet;
@@ -17,7 +21,9 @@ namespace KubeConsistency.Samples.Scenario;
 /// The scenario shared by the demo, the tests and the benchmark: an API server (embedded, with a simulated kubelet and a
 /// lagging pod watch — or a real cluster), shared informers, the <see cref="ReplicaSetController"/> and the
 /// <see cref="JobController"/> with or without the consistency gate, a workload of ReplicaSets and Jobs, and a summary of
-/// what the controllers did until everything converged.
+/// what the controllers did until everything converged. Everything talks to the server through one KubernetesClient
+/// <see cref="Kubernetes"/> client with a <see cref="ConsistencyRecordingHandler"/>: informers and resource clients from
+/// <c>KubeConsistency.KubernetesClient</c>, the controllers' status writes through <see cref="IKubernetes"/>.
 /// </summary>
 /// <remarks>
 /// Why the lag makes the controllers over-create without the gate: the first sync of a ReplicaSet creates its pods and
@@ -47,15 +53,15 @@ public sealed class ControllerScenario : IAsyncDisposable
     private readonly List<Task> _runs = [];
     private readonly Lock _signalLock = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private KubernetesConnection? _ownedConnection;
+    private Kubernetes? _kubernetes;
     private SharedInformerFactory? _factory;
     private SimulatedKubelet? _kubelet;
-    private IResourceClient<ReplicaSet> _rsClient = null!;
-    private IResourceClient<Job> _jobClient = null!;
-    private IResourceClient<Pod> _podClient = null!;
-    private ISharedIndexInformer<Pod> _podInformer = null!;
-    private ISharedIndexInformer<ReplicaSet> _rsInformer = null!;
-    private ISharedIndexInformer<Job> _jobInformer = null!;
+    private IResourceClient<V1ReplicaSet> _rsClient = null!;
+    private IResourceClient<V1Job> _jobClient = null!;
+    private IResourceClient<V1Pod> _podClient = null!;
+    private ISharedIndexInformer<V1Pod> _podInformer = null!;
+    private ISharedIndexInformer<V1ReplicaSet> _rsInformer = null!;
+    private ISharedIndexInformer<V1Job> _jobInformer = null!;
     private long _startedAt;
     private bool _workloadCreated;
     private int _disposed;
@@ -76,7 +82,7 @@ public sealed class ControllerScenario : IAsyncDisposable
     public EmbeddedApiServer? Server { get; private set; }
 
     /// <summary>The API server URL.</summary>
-    public Uri ServerAddress => (_ownedConnection ?? _options.Cluster)!.Server;
+    public Uri ServerAddress => _kubernetes!.BaseUri;
 
     /// <summary>The namespace of the workload.</summary>
     public string Namespace { get; private set; } = "default";
@@ -97,7 +103,7 @@ public sealed class ControllerScenario : IAsyncDisposable
     public CountingPodClient PodWrites { get; private set; } = null!;
 
     /// <summary>The shared pod informer.</summary>
-    public ISharedIndexInformer<Pod> PodInformer => _podInformer;
+    public ISharedIndexInformer<V1Pod> PodInformer => _podInformer;
 
     /// <summary>The value of <see cref="RunLabel"/> on this run's objects.</summary>
     public string RunId => _runId;
@@ -192,7 +198,7 @@ public sealed class ControllerScenario : IAsyncDisposable
 
         var summary = Summarize(view!, converged, elapsed);
         progress?.Report(Snapshot());
-        _logger.LogInformation("Scenario finished: {Summary}", summary);
+        Log.ScenarioFinished(_logger, summary);
         return summary;
     }
 
@@ -257,7 +263,7 @@ public sealed class ControllerScenario : IAsyncDisposable
             await _factory.DisposeAsync().ConfigureAwait(false);
         }
 
-        _ownedConnection?.Dispose();
+        _kubernetes?.Dispose();
         if (Server is not null)
         {
             await Server.DisposeAsync().ConfigureAwait(false);
@@ -270,10 +276,10 @@ public sealed class ControllerScenario : IAsyncDisposable
 
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        KubernetesConnection connection;
+        KubernetesClientConfiguration configuration;
         if (_options.Cluster is { } cluster)
         {
-            connection = cluster;
+            configuration = cluster;
             Namespace = _options.Namespace ?? cluster.Namespace ?? "default";
         }
         else
@@ -290,14 +296,22 @@ public sealed class ControllerScenario : IAsyncDisposable
                 Server.Faults.SetWatchDelay("batch", "jobs", _options.OwnerWatchLag);
             }
 
-            connection = _ownedConnection = KubernetesConnection.ForServer(Server.BaseAddress, new KubernetesConnectionOptions { TimeProvider = _time, LoggerFactory = _options.LoggerFactory });
+            // What the kubeconfig that Server.WriteKubeconfig writes says, without the file: the address and the placeholder token.
+            configuration = new KubernetesClientConfiguration { Host = Server.BaseAddress.GetLeftPart(UriPartial.Authority), AccessToken = EmbeddedApiServer.KubeconfigToken };
             Namespace = _options.Namespace ?? "default";
         }
 
-        var selector = RunLabel + "=" + _runId;
-        _podClient = SampleAccessors.Pods(connection, Namespace, FieldManager, selector);
-        _rsClient = SampleAccessors.ReplicaSets(connection, Namespace, FieldManager, selector);
-        _jobClient = SampleAccessors.Jobs(connection, Namespace, FieldManager, selector);
+        // The recording handler records the writes made through this client inside a WriteScope (the controllers' status writes).
+        _kubernetes = new Kubernetes(configuration, new ConsistencyRecordingHandler(_options.LoggerFactory));
+        if (Server is not null)
+        {
+            await EnsureNamespaceAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var resource = new KubernetesResourceOptions { Namespace = Namespace, LabelSelector = RunLabel + "=" + _runId, FieldManager = FieldManager };
+        _podClient = _kubernetes.Resource<V1Pod>(resource);
+        _rsClient = _kubernetes.Resource<V1ReplicaSet>(resource);
+        _jobClient = _kubernetes.Resource<V1Job>(resource);
 
         _factory = new SharedInformerFactory(new SharedInformerFactoryOptions
         {
@@ -308,13 +322,13 @@ public sealed class ControllerScenario : IAsyncDisposable
         });
 
         // AtomicFifo: the store tracks the resource version it applied, which is what the consistency store compares.
-        _podInformer = _factory.GetOrAdd(_podClient, configure: o => (o.AtomicFifo, o.MetadataAccessor) = (true, SampleAccessors.Pod));
-        _rsInformer = _factory.GetOrAdd(_rsClient, configure: o => (o.AtomicFifo, o.MetadataAccessor) = (true, SampleAccessors.ReplicaSet));
-        _jobInformer = _factory.GetOrAdd(_jobClient, configure: o => (o.AtomicFifo, o.MetadataAccessor) = (true, SampleAccessors.Job));
+        _podInformer = _factory.GetOrAdd<V1Pod>(_kubernetes, resource, static o => o.AtomicFifo = true);
+        _rsInformer = _factory.GetOrAdd<V1ReplicaSet>(_kubernetes, resource, static o => o.AtomicFifo = true);
+        _jobInformer = _factory.GetOrAdd<V1Job>(_kubernetes, resource, static o => o.AtomicFifo = true);
 
         PodWrites = new CountingPodClient(_podClient);
-        ReplicaSetController = new ReplicaSetController(ControllerOptions(_rsClient, _rsInformer));
-        JobController = new JobController(ControllerOptions(_jobClient, _jobInformer));
+        ReplicaSetController = new ReplicaSetController(ControllerOptions(_rsInformer));
+        JobController = new JobController(ControllerOptions(_jobInformer));
 
         if (Server is not null)
         {
@@ -332,14 +346,30 @@ public sealed class ControllerScenario : IAsyncDisposable
         }
 
         // Wake the convergence loop on any change.
-        _podInformer.AddEventHandler(new ResourceEventHandler<Pod> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
-        _rsInformer.AddEventHandler(new ResourceEventHandler<ReplicaSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
-        _jobInformer.AddEventHandler(new ResourceEventHandler<Job> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+        _podInformer.AddEventHandler(new ResourceEventHandler<V1Pod> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+        _rsInformer.AddEventHandler(new ResourceEventHandler<V1ReplicaSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+        _jobInformer.AddEventHandler(new ResourceEventHandler<V1Job> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
 
         _factory.Start();
         await _factory.WaitForCacheSyncAsync(cancellationToken).ConfigureAwait(false);
         _runs.Add(ReplicaSetController.RunAsync(_stop.Token));
         _runs.Add(JobController.RunAsync(_stop.Token));
+    }
+
+    /// <summary>
+    /// The embedded server enforces NamespaceLifecycle, as a real cluster does: the workload's namespace must exist. (On a
+    /// real cluster the demo does not create namespaces.)
+    /// </summary>
+    private async Task EnsureNamespaceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _kubernetes!.CoreV1.CreateNamespaceAsync(new V1Namespace { ApiVersion = V1Namespace.KubeApiVersion, Kind = V1Namespace.KubeKind, Metadata = new V1ObjectMeta { Name = Namespace } }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Conflict)
+        {
+            // It exists (e.g. default).
+        }
     }
 
     private void Signal()
@@ -376,25 +406,29 @@ public sealed class ControllerScenario : IAsyncDisposable
         }).ConfigureAwait(false);
     }
 
-    private ReplicaSet NewReplicaSet(string name) => new()
+    private V1ReplicaSet NewReplicaSet(string name) => new()
     {
-        Metadata = new ObjectMeta { Name = name, Namespace = Namespace, Labels = new() { [RunLabel] = _runId } },
-        Spec = new ReplicaSetSpec
+        ApiVersion = "apps/v1",
+        Kind = V1ReplicaSet.KubeKind,
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Namespace, Labels = new Dictionary<string, string> { [RunLabel] = _runId } },
+        Spec = new V1ReplicaSetSpec
         {
             Replicas = _options.Replicas,
-            Selector = new LabelSelectorSpec { MatchLabels = new() { ["app"] = name, [RunLabel] = _runId } },
-            Template = new PodTemplateSpec
+            Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name, [RunLabel] = _runId } },
+            Template = new V1PodTemplateSpec
             {
-                Metadata = new ObjectMeta { Labels = new() { ["app"] = name, [RunLabel] = _runId } },
-                Spec = new PodSpec { Containers = [new Container { Name = "app", Image = "registry.k8s.io/pause:3.10" }] },
+                Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name, [RunLabel] = _runId } },
+                Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "registry.k8s.io/pause:3.10" }] },
             },
         },
     };
 
-    private Job NewJob(string name, int parallelism, bool onCluster) => new()
+    private V1Job NewJob(string name, int parallelism, bool onCluster) => new()
     {
-        Metadata = new ObjectMeta { Name = name, Namespace = Namespace, Labels = new() { [RunLabel] = _runId } },
-        Spec = new JobSpec
+        ApiVersion = "batch/v1",
+        Kind = V1Job.KubeKind,
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Namespace, Labels = new Dictionary<string, string> { [RunLabel] = _runId } },
+        Spec = new V1JobSpec
         {
             Completions = _options.Completions,
             Parallelism = parallelism,
@@ -402,13 +436,13 @@ public sealed class ControllerScenario : IAsyncDisposable
 
             // Kubernetes ≥ 1.32: kube-controller-manager's Job controller leaves Jobs managed by someone else alone.
             ManagedBy = onCluster ? "samples.kubeconsistency.io/job-controller" : null,
-            Template = new PodTemplateSpec
+            Template = new V1PodTemplateSpec
             {
-                Metadata = new ObjectMeta { Labels = new() { [RunLabel] = _runId } },
-                Spec = new PodSpec
+                Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { [RunLabel] = _runId } },
+                Spec = new V1PodSpec
                 {
                     RestartPolicy = "Never",
-                    Containers = [new Container { Name = "work", Image = "registry.k8s.io/busybox:1.36", Command = ["sh", "-c", "sleep 1"] }],
+                    Containers = [new V1Container { Name = "work", Image = "registry.k8s.io/busybox:1.36", Command = ["sh", "-c", "sleep 1"] }],
                 },
             },
         },
@@ -420,14 +454,14 @@ public sealed class ControllerScenario : IAsyncDisposable
         var pods = await ListAllAsync(_podClient, cancellationToken).ConfigureAwait(false);
         var replicaSets = await ListAllAsync(_rsClient, cancellationToken).ConfigureAwait(false);
         var jobs = await ListAllAsync(_jobClient, cancellationToken).ConfigureAwait(false);
-        var podsByOwner = pods.Items.Where(static p => p.ControllerRef() is not null).ToLookup(static p => p.ControllerRef()!.Uid);
+        var podsByOwner = pods.Items.Where(static p => p.GetController()?.Uid is not null).ToLookup(static p => p.GetController().Uid, StringComparer.Ordinal);
 
         string? problem = null;
         var rsNotReady = 0;
         foreach (var rs in replicaSets.Items)
         {
             var want = rs.Spec?.Replicas ?? 1;
-            var active = podsByOwner[rs.Metadata?.Uid].Where(PodLogic.IsActive).ToList();
+            var active = podsByOwner[rs.Metadata?.Uid ?? string.Empty].Where(PodLogic.IsActive).ToList();
             if (active.Count != want || active.Any(static p => !p.IsReady())
                 || rs.Status is not { } s || s.Replicas != want || s.ReadyReplicas != want || s.ObservedGeneration != rs.Metadata?.Generation)
             {
@@ -436,7 +470,7 @@ public sealed class ControllerScenario : IAsyncDisposable
         }
 
         var jobsNotComplete = jobs.Items.Count(static j => JobLogic.FinishedCondition(j) != "Complete");
-        var miscounted = jobs.Items.Count(j => (j.Status?.Succeeded ?? 0) != podsByOwner[j.Metadata?.Uid].Count(static p => p.Status?.Phase == "Succeeded"));
+        var miscounted = jobs.Items.Count(j => (j.Status?.Succeeded ?? 0) != podsByOwner[j.Metadata?.Uid ?? string.Empty].Count(static p => p.Status?.Phase == "Succeeded"));
         if (replicaSets.Items.Count != _options.ReplicaSets || jobs.Items.Count != _options.Jobs)
         {
             problem = $"{replicaSets.Items.Count}/{_options.ReplicaSets} ReplicaSets and {jobs.Items.Count}/{_options.Jobs} Jobs exist";
@@ -461,7 +495,7 @@ public sealed class ControllerScenario : IAsyncDisposable
     }
 
     private static ResourceVersionReport Report<T>(string resource, IIndexer<T> store, ListPage<T> list)
-        where T : class, IKubeObject
+        where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var storeRv = store.LastStoreSyncResourceVersion;
         var newest = list.Items.Select(static o => long.TryParse(o.Metadata?.ResourceVersion, CultureInfo.InvariantCulture, out var v) ? v : 0).DefaultIfEmpty(0).Max();
@@ -542,17 +576,17 @@ public sealed class ControllerScenario : IAsyncDisposable
         {
             foreach (var rs in (await ListAllAsync(_rsClient, timeout.Token).ConfigureAwait(false)).Items)
             {
-                await DeleteQuietlyAsync(_rsClient, rs.Metadata!.Name!, background, timeout.Token).ConfigureAwait(false);
+                await DeleteQuietlyAsync(_rsClient, rs.Metadata.Name, background, timeout.Token).ConfigureAwait(false);
             }
 
             foreach (var job in (await ListAllAsync(_jobClient, timeout.Token).ConfigureAwait(false)).Items)
             {
-                await DeleteQuietlyAsync(_jobClient, job.Metadata!.Name!, background, timeout.Token).ConfigureAwait(false);
+                await DeleteQuietlyAsync(_jobClient, job.Metadata.Name, background, timeout.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is KubernetesClientException or OperationCanceledException)
         {
-            _logger.LogWarning(ex, "Cleaning up the workload (label {Label}={Run}) failed; delete it by hand", RunLabel, _runId);
+            Log.CleanUpFailed(_logger, RunLabel, _runId, ex);
         }
     }
 
@@ -567,11 +601,11 @@ public sealed class ControllerScenario : IAsyncDisposable
         }
     }
 
-    private SampleControllerOptions<TOwner> ControllerOptions<TOwner>(IResourceClient<TOwner> owners, ISharedIndexInformer<TOwner> ownerInformer)
-        where TOwner : class, IKubeObject => new()
+    private SampleControllerOptions<TOwner> ControllerOptions<TOwner>(ISharedIndexInformer<TOwner> ownerInformer)
+        where TOwner : class, IKubernetesObject<V1ObjectMeta> => new()
         {
+            Kubernetes = _kubernetes!,
             Pods = PodWrites,
-            Owners = owners,
             PodInformer = _podInformer,
             OwnerInformer = ownerInformer,
             UseConsistencyStore = _options.Consistency,

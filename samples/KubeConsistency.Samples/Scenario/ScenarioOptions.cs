@@ -1,5 +1,4 @@
-using KubeConsistency.Client;
-using KubeConsistency.Http;
+using k8s;
 using Microsoft.Extensions.Logging;
 
 namespace KubeConsistency.Samples.Scenario;
@@ -56,12 +55,17 @@ public sealed class ScenarioOptions
     public (TimeSpan Min, TimeSpan Max) PodRunDuration { get; init; } = (TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(250));
 
     /// <summary>
-    /// Run against this cluster instead of an embedded API server: no simulated kubelet, no injected lag; the workload is
-    /// created in <see cref="Namespace"/> and deleted afterwards. The caller keeps ownership of the connection.
+    /// Run against this cluster instead of an embedded API server (e.g. from
+    /// <c>KubernetesClientConfiguration.BuildConfigFromConfigFile(path, context)</c>): no simulated kubelet, no injected lag;
+    /// the workload is created in <see cref="Namespace"/>, which must exist, and deleted afterwards. The scenario builds
+    /// its own <see cref="Kubernetes"/> client from it, with a <c>ConsistencyRecordingHandler</c> in its handler chain.
     /// </summary>
-    public KubernetesConnection? Cluster { get; init; }
+    public KubernetesClientConfiguration? Cluster { get; init; }
 
-    /// <summary>The namespace of the workload; <see langword="null"/> uses the connection's (else <c>default</c>).</summary>
+    /// <summary>
+    /// The namespace of the workload; <see langword="null"/> uses the configuration's (else <c>default</c>). On the embedded
+    /// server it is created when missing.
+    /// </summary>
     public string? Namespace { get; init; }
 
     /// <summary>Prefix of the workload's object names. Default <c>demo</c>.</summary>

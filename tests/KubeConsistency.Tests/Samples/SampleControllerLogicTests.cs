@@ -1,33 +1,36 @@
 using System.Text.Json;
+using k8s.Models;
 using KubeConsistency.Samples.Controllers;
-using KubeConsistency.Samples.Models;
 using KubeConsistency.Samples.Scenario;
 
 namespace KubeConsistency.Tests.Samples;
 
-/// <summary>The sample controllers' decisions, without a server.</summary>
+/// <summary>The sample controllers' decisions on KubernetesClient's models, without a server.</summary>
 public sealed class SampleControllerLogicTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private static Pod NewPod(string name, string phase = "Running", bool ready = true, int createdSec = 0, int? readySec = null, string? ownerUid = "rs-uid", Dictionary<string, string>? labels = null, bool deleting = false, string? node = "node-1") => new()
+    // KubernetesClient's models hold times as UTC DateTimes.
+    private static readonly DateTime T0Utc = T0.UtcDateTime;
+
+    private static V1Pod NewPod(string name, string phase = "Running", bool ready = true, int createdSec = 0, int? readySec = null, string? ownerUid = "rs-uid", Dictionary<string, string>? labels = null, bool deleting = false, string? node = "node-1") => new()
     {
-        Metadata = new ObjectMeta
+        Metadata = new V1ObjectMeta
         {
             Name = name,
-            Namespace = "default",
+            NamespaceProperty = "default",
             Uid = "uid-" + name,
             ResourceVersion = "7",
-            CreationTimestamp = T0.AddSeconds(createdSec),
-            DeletionTimestamp = deleting ? T0 : null,
+            CreationTimestamp = T0Utc.AddSeconds(createdSec),
+            DeletionTimestamp = deleting ? T0Utc : null,
             Labels = labels ?? new() { ["app"] = "web" },
-            OwnerReferences = ownerUid is null ? null : [new OwnerRef { ApiVersion = "apps/v1", Kind = "ReplicaSet", Name = "web", Uid = ownerUid, Controller = true, BlockOwnerDeletion = true }],
+            OwnerReferences = ownerUid is null ? null : [new V1OwnerReference { ApiVersion = "apps/v1", Kind = "ReplicaSet", Name = "web", Uid = ownerUid, Controller = true, BlockOwnerDeletion = true }],
         },
-        Spec = new PodSpec { NodeName = node },
-        Status = new PodStatus
+        Spec = new V1PodSpec { NodeName = node },
+        Status = new V1PodStatus
         {
             Phase = phase,
-            Conditions = [new PodCondition { Type = "Ready", Status = ready ? "True" : "False", LastTransitionTime = T0.AddSeconds(readySec ?? createdSec) }],
+            Conditions = [new V1PodCondition { Type = "Ready", Status = ready ? "True" : "False", LastTransitionTime = T0Utc.AddSeconds(readySec ?? createdSec) }],
         },
     };
 
@@ -84,10 +87,10 @@ public sealed class SampleControllerLogicTests
     [Fact]
     public void CalculateStatus_counts_replicas_ready_available_and_fully_labeled_and_copies_the_generation()
     {
-        var rs = new ReplicaSet
+        var rs = new V1ReplicaSet
         {
-            Metadata = new ObjectMeta { Name = "web", Generation = 4 },
-            Spec = new ReplicaSetSpec { Replicas = 3, MinReadySeconds = 10, Template = new PodTemplateSpec { Metadata = new ObjectMeta { Labels = new() { ["app"] = "web", ["tier"] = "front" } } } },
+            Metadata = new V1ObjectMeta { Name = "web", Generation = 4 },
+            Spec = new V1ReplicaSetSpec { Replicas = 3, MinReadySeconds = 10, Template = new V1PodTemplateSpec { Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = "web", ["tier"] = "front" } } } },
         };
         var pods = new[]
         {
@@ -98,7 +101,26 @@ public sealed class SampleControllerLogicTests
 
         var status = ReplicaSetLogic.CalculateStatus(rs, pods, T0.AddSeconds(60));
 
-        Assert.Equal(new ReplicaSetStatus { Replicas = 3, FullyLabeledReplicas = 1, ReadyReplicas = 2, AvailableReplicas = 1, ObservedGeneration = 4 }, status);
+        Assert.Equal(new V1ReplicaSetStatus { Replicas = 3, FullyLabeledReplicas = 1, ReadyReplicas = 2, AvailableReplicas = 1, ObservedGeneration = 4 }, status);
+    }
+
+    [Fact]
+    public void The_status_is_rewritten_only_when_a_field_the_controller_owns_changed()
+    {
+        var written = new V1ReplicaSetStatus { Replicas = 3, FullyLabeledReplicas = 3, ReadyReplicas = 3, AvailableReplicas = 3, ObservedGeneration = 2 };
+
+        // Go compares plain ints: a number the server left out equals 0.
+        Assert.True(ReplicaSetLogic.StatusUnchanged(written with { }, written));
+        Assert.True(ReplicaSetLogic.StatusUnchanged(new V1ReplicaSetStatus { Replicas = 0 }, new V1ReplicaSetStatus { Replicas = 0, ReadyReplicas = 0, AvailableReplicas = 0, FullyLabeledReplicas = 0 }));
+        Assert.False(ReplicaSetLogic.StatusUnchanged(null, written));
+        Assert.False(ReplicaSetLogic.StatusUnchanged(written with { ReadyReplicas = 2 }, written));
+        Assert.False(ReplicaSetLogic.StatusUnchanged(written with { ObservedGeneration = 1 }, written));
+        Assert.False(ReplicaSetLogic.StatusUnchanged(written, written with { Conditions = [new V1ReplicaSetCondition { Type = "ReplicaFailure", Status = "True" }] }));
+
+        // The next sync computes it from the same pods and keeps the conditions: nothing to write.
+        var rs = new V1ReplicaSet { Metadata = new V1ObjectMeta { Generation = 2 }, Spec = new V1ReplicaSetSpec { Replicas = 3 }, Status = written };
+        var pods = new[] { NewPod("a"), NewPod("b"), NewPod("c") };
+        Assert.True(ReplicaSetLogic.StatusUnchanged(rs.Status, ReplicaSetLogic.CalculateStatus(rs, pods, T0)));
     }
 
     [Fact]
@@ -129,7 +151,7 @@ public sealed class SampleControllerLogicTests
     public void The_adoption_patch_is_a_merge_patch_of_the_whole_owner_list_with_uid_and_resource_version_preconditions()
     {
         var pod = NewPod("p", ownerUid: null);
-        var patch = JsonDocument.Parse(PodLogic.OwnerReferencesPatch(pod, [new OwnerRef { ApiVersion = "apps/v1", Kind = "ReplicaSet", Name = "web", Uid = "u1", Controller = true, BlockOwnerDeletion = true }])).RootElement;
+        var patch = JsonDocument.Parse(PodLogic.OwnerReferencesPatch(pod, [new V1OwnerReference { ApiVersion = "apps/v1", Kind = "ReplicaSet", Name = "web", Uid = "u1", Controller = true, BlockOwnerDeletion = true }])).RootElement;
 
         var meta = patch.GetProperty("metadata");
         Assert.Equal("uid-p", meta.GetProperty("uid").GetString());
@@ -143,19 +165,19 @@ public sealed class SampleControllerLogicTests
         Assert.Equal(JsonValueKind.Null, release.GetProperty("metadata").GetProperty("ownerReferences").ValueKind);
     }
 
-    private static Job NewJob(int completions = 5, int parallelism = 2, int succeeded = 0, int failed = 0, int backoffLimit = 6) => new()
+    private static V1Job NewJob(int completions = 5, int parallelism = 2, int succeeded = 0, int failed = 0, int backoffLimit = 6) => new()
     {
-        Metadata = new ObjectMeta { Name = "j", Namespace = "default", Uid = "job-uid" },
-        Spec = new JobSpec { Completions = completions, Parallelism = parallelism, BackoffLimit = backoffLimit },
-        Status = new JobStatus { Succeeded = succeeded, Failed = failed },
+        Metadata = new V1ObjectMeta { Name = "j", NamespaceProperty = "default", Uid = "job-uid" },
+        Spec = new V1JobSpec { Completions = completions, Parallelism = parallelism, BackoffLimit = backoffLimit },
+        Status = new V1JobStatus { Succeeded = succeeded, Failed = failed },
     };
 
-    private static Pod JobPod(string name, string phase, bool counted = false)
+    private static V1Pod JobPod(string name, string phase, bool counted = false)
     {
         var pod = NewPod(name, phase: phase, ownerUid: "job-uid");
         if (counted)
         {
-            pod.Metadata!.Labels![JobLogic.CountedLabel] = "true";
+            pod.Metadata.Labels[JobLogic.CountedLabel] = "true";
         }
 
         return pod;
@@ -204,8 +226,8 @@ public sealed class SampleControllerLogicTests
         var status = JobLogic.NewStatus(NewJob(completions: 2, succeeded: 1), plan, created: 0, deleted: 1, T0);
         Assert.Equal(2, status.Succeeded);
         Assert.Equal(0, status.Active);
-        Assert.Equal(T0, status.CompletionTime);
-        Assert.Equal(T0, status.StartTime);
+        Assert.Equal(T0Utc, status.CompletionTime);
+        Assert.Equal(T0Utc, status.StartTime);
         var condition = Assert.Single(status.Conditions!);
         Assert.Equal(("Complete", "True"), (condition.Type, condition.Status));
     }
@@ -272,16 +294,23 @@ public sealed class SampleControllerLogicTests
     }
 
     [Fact]
-    public void Models_round_trip_through_the_source_generated_contracts_keeping_unknown_fields()
+    public void A_pod_from_the_template_carries_the_requests_metadata_and_the_templates_spec()
     {
-        const string Json = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"ns","labels":{"a":"b"},"managedFields":[{"manager":"x"}]},"spec":{"containers":[{"name":"c","image":"i","ports":[{"containerPort":80}]}],"dnsPolicy":"ClusterFirst"},"status":{"phase":"Running","qosClass":"BestEffort"}}""";
+        var template = new V1PodTemplateSpec
+        {
+            Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = "web" }, Annotations = new Dictionary<string, string> { ["a"] = "1" } },
+            Spec = new V1PodSpec { Containers = [new V1Container { Name = "c", Image = "i" }] },
+        };
+        var request = new KubeConsistency.Controllers.PodCreateRequest("ns", "web-", new Dictionary<string, string> { ["app"] = "web" }, OwnerReference.NewControllerRef("apps/v1", "ReplicaSet", "web", "u1"));
 
-        var pod = JsonSerializer.Deserialize(Json, SampleJsonContext.Default.Pod)!;
-        var back = JsonSerializer.Serialize(pod, SampleJsonContext.Default.Pod);
+        var pod = PodLogic.FromTemplate(request, template);
 
-        Assert.Equal("ns", pod.Metadata!.Namespace);
-        Assert.Equal("Running", pod.Status!.Phase);
-        Assert.Equal(JsonSerializer.Serialize(JsonDocument.Parse(Json).RootElement), JsonSerializer.Serialize(JsonDocument.Parse(back).RootElement));
-        Assert.Equal("ns/p", SampleAccessors.Pod.GetNamespacedName(pod).ToKey());
+        Assert.Equal(("v1", "Pod"), (pod.ApiVersion, pod.Kind));
+        Assert.Equal(("ns", "web-"), (pod.Metadata.NamespaceProperty, pod.Metadata.GenerateName));
+        Assert.Equal("web", pod.Metadata.Labels["app"]);
+        Assert.Equal("1", pod.Metadata.Annotations["a"]);
+        var owner = Assert.Single(pod.Metadata.OwnerReferences);
+        Assert.Equal(("ReplicaSet", "web", "u1", true, true), (owner.Kind, owner.Name, owner.Uid, owner.Controller, owner.BlockOwnerDeletion));
+        Assert.Same(template.Spec, pod.Spec);
     }
 }
