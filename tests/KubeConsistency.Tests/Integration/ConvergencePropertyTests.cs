@@ -46,7 +46,15 @@ public sealed class ConvergencePropertyTests(ITestOutputHelper output)
         await using var server = await EmbeddedApiServer.StartAsync(new EmbeddedApiServerOptions { BookmarkInterval = TimeSpan.FromMilliseconds(200), CreateDefaultNamespaces = false, EnforceNamespaceLifecycle = false });
         using var connection = KubernetesConnection.ForServer(server.BaseAddress, new KubernetesConnectionOptions { TimeProvider = time });
         var pods = connection.Resource(new ResourceClientOptions<Pod> { Resource = GroupVersionResource.Pods, Kind = "Pod", Namespace = null, TypeInfo = TestJsonContext.Default.TestPod });
-        var informer = SharedIndexInformer.Create(pods, new SharedIndexInformerOptions<Pod> { Resource = GroupVersionResource.Pods, TimeProvider = time, UseWatchList = useWatchList });
+        // The clock auto-advances through every timer due within a minute (backoffs); the request progress bound must lie
+        // beyond that, or it would fire while a real HTTP request is still in flight.
+        var informer = SharedIndexInformer.Create(pods, new SharedIndexInformerOptions<Pod>
+        {
+            Resource = GroupVersionResource.Pods,
+            TimeProvider = time,
+            UseWatchList = useWatchList,
+            RequestProgressTimeout = TimeSpan.FromMinutes(10),
+        });
 
         // The store RV, read after each applied change, must never go backwards.
         var violations = new List<string>();
