@@ -39,7 +39,7 @@ public sealed class DiscoveryTests
     }
 
     [WireFact]
-    public async Task Version_is_indented_without_newline_and_reports_1_32()
+    public async Task Version_is_indented_without_newline_and_reports_the_v1_36_the_product_ports()
     {
         await using var server = await TestApi.StartAsync();
         using var client = TestApi.Client(server);
@@ -48,7 +48,8 @@ public sealed class DiscoveryTests
         var actual = TestApi.Parse(body);
         Assert.StartsWith("{\n  \"major\": \"1\",", body, StringComparison.Ordinal);
         Assert.False(body.EndsWith('\n'));
-        Assert.Equal("32", actual["minor"]!.GetValue<string>());
+        Assert.Equal("36", actual["minor"]!.GetValue<string>());
+        Assert.StartsWith("v1.36.", actual["gitVersion"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(wire.Select(kv => kv.Key), actual.Select(kv => kv.Key));
     }
 

@@ -220,7 +220,7 @@ public sealed class FifoPipelinePropertyTests
             return (run.Violations.Count == 0).Label(string.Join("\n", run.Violations))
                 .And(Content(run.Store).OrderBy(kv => kv.Key).SequenceEqual(content.OrderBy(kv => kv.Key)).Label("final store equals the model"))
                 .And((run.Store.LastStoreSyncResourceVersion == rv).Label($"store RV {run.Store.LastStoreSyncResourceVersion} equals the model RV {rv}"));
-        }).QuickCheckThrowOnFailure();
+        }).QuietCheckThrowOnFailure();
     }
 
     [Fact]
@@ -236,6 +236,6 @@ public sealed class FifoPipelinePropertyTests
             return sameStore.Label("same final store")
                 .And(atomicEvents.SequenceEqual(legacyEvents).Label($"same events\natomic: {string.Join("; ", atomicEvents)}\nlegacy: {string.Join("; ", legacyEvents)}"))
                 .And((legacy.Store.LastStoreSyncResourceVersion == "").Label("legacy mode reports no store RV (§4.3)"));
-        }).QuickCheckThrowOnFailure();
+        }).QuietCheckThrowOnFailure();
     }
 }

@@ -63,7 +63,7 @@ public sealed class StoreModelPropertyTests
             }
 
             return true;
-        }).QuickCheckThrowOnFailure();
+        }).QuietCheckThrowOnFailure();
     }
 
     private static void Apply(IIndexer<TestPod> store, Dictionary<string, TestPod> model, ref string modelRv, Op op)

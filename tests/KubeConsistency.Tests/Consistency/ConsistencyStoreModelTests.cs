@@ -86,7 +86,7 @@ public sealed class ConsistencyStoreModelTests
 
                 Assert.Equal(model.Count, ((RealConsistencyStore)store).RecordCount);
             }
-        }).QuickCheckThrowOnFailure();
+        }).QuietCheckThrowOnFailure();
     }
 
     private static void ModelWrote(Dictionary<NamespacedName, ModelRecord> model, NamespacedName owner, string uid, GroupResource resource, string rv)

@@ -143,10 +143,10 @@ public sealed class ConvergencePropertyTests(ITestOutputHelper output)
     [Fact]
     public void Generators_ProduceWellFormedVersions_AndOrderPreservingInterleavings()
     {
-        Prop.ForAll(Arb.From(KubeGen.ResourceVersion), ResourceVersion.IsWellFormed).QuickCheckThrowOnFailure();
+        Prop.ForAll(Arb.From(KubeGen.ResourceVersion), ResourceVersion.IsWellFormed).QuietCheckThrowOnFailure();
         var a = Enumerable.Range(0, 5).Select(i => "a" + i).ToArray();
         var b = Enumerable.Range(0, 4).Select(i => "b" + i).ToArray();
         Prop.ForAll(Arb.From(KubeGen.Interleaving(a, b)), merged =>
-            merged.Count == 9 && merged.Where(x => x[0] == 'a').SequenceEqual(a) && merged.Where(x => x[0] == 'b').SequenceEqual(b)).QuickCheckThrowOnFailure();
+            merged.Count == 9 && merged.Where(x => x[0] == 'a').SequenceEqual(a) && merged.Where(x => x[0] == 'b').SequenceEqual(b)).QuietCheckThrowOnFailure();
     }
 }

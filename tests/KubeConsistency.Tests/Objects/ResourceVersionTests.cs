@@ -80,7 +80,7 @@ public sealed class ResourceVersionTests
     {
         Prop.ForAll(Arb.From(WellFormed), Arb.From(WellFormed), (a, b) =>
             ResourceVersion.Compare(a, b) == BigInteger.Parse(a).CompareTo(BigInteger.Parse(b)))
-            .QuickCheckThrowOnFailure();
+            .QuietCheckThrowOnFailure();
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class ResourceVersionTests
             var equalMeansSame = ab != 0 || a == b;
             var transitive = !(ab <= 0 && ResourceVersion.Compare(b, c) <= 0) || ResourceVersion.Compare(a, c) <= 0;
             return antisymmetric && reflexive && equalMeansSame && transitive;
-        }).QuickCheckThrowOnFailure();
+        }).QuietCheckThrowOnFailure();
     }
 
     [Fact]
@@ -105,6 +105,6 @@ public sealed class ResourceVersionTests
             var ours = values.OrderBy(v => v, Comparer<string>.Create(ResourceVersion.Compare)).ToList();
             var reference = values.OrderBy(BigInteger.Parse).ToList();
             return ours.SequenceEqual(reference);
-        }).QuickCheckThrowOnFailure();
+        }).QuietCheckThrowOnFailure();
     }
 }

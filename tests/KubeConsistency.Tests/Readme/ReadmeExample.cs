@@ -1,5 +1,6 @@
 using KubeConsistency.Cache;
 using KubeConsistency.Consistency;
+using Microsoft.Extensions.Logging;
 using V1Pod = KubeConsistency.Tests.TestPod;
 
 namespace KubeConsistency.Tests.Readme;
@@ -7,7 +8,7 @@ namespace KubeConsistency.Tests.Readme;
 /// <summary>The README's usage example, compiled and run; <see cref="ReadmeTests"/> keeps the two identical.</summary>
 public static class ReadmeExample
 {
-    public static async Task<ConsistencyError?> RunAsync(IReadOnlyList<V1Pod> listedPods, string listResourceVersion, V1Pod created)
+    public static async Task<ConsistencyError?> RunAsync(IReadOnlyList<V1Pod> listedPods, string listResourceVersion, V1Pod created, ILogger logger)
     {
         var owner = new NamespacedName("default", "web");
         var ownerUid = "uid-of-web";
@@ -22,7 +23,7 @@ public static class ReadmeExample
         var fifo = RealFifo.Create(new RealFifoOptions<V1Pod> { EmitDeltaTypeBookmark = true });
         fifo.Replace(listedPods, listResourceVersion);
         fifo.Bookmark("1200");
-        var handler = new ResourceEventHandler<V1Pod> { OnAdd = (pod, initial) => Console.WriteLine($"add {pod}") };
+        var handler = new ResourceEventHandler<V1Pod> { OnAdd = (pod, initial) => logger.LogInformation("add {Pod}", pod) };
         while (fifo.Count > 0)
         {
             await fifo.PopAsync((delta, initial) => DeltaProcessor.Process(pods, handler, delta, initial));
@@ -33,7 +34,7 @@ public static class ReadmeExample
         consistency.WroteAt(owner, ownerUid, GroupResource.Pods, created.Metadata!.ResourceVersion!);
         if (consistency.EnsureReady(owner) is { } stale)
         {
-            Console.WriteLine($"skip sync: {stale.Message}"); // requeue rate-limited; do no reads or writes
+            logger.LogInformation("skip sync: {Reason}", stale.Message); // requeue rate-limited; do no reads or writes
         }
 
         // README-END cache

@@ -3,6 +3,7 @@ using KubeConsistency.Client;
 using KubeConsistency.Http;
 using KubeConsistency.Informers;
 using KubeConsistency.Tests.Client;
+using Microsoft.Extensions.Logging;
 using V1ObjectMeta = KubeConsistency.Tests.Client.TestObjectMeta;
 using V1Pod = KubeConsistency.Tests.Client.TestPod;
 using V1PodSpec = KubeConsistency.Tests.Client.TestPodSpec;
@@ -12,7 +13,7 @@ namespace KubeConsistency.Tests.Readme;
 /// <summary>The README's informer quick start, compiled and run against the embedded API server.</summary>
 public static class ReadmeInformerExample
 {
-    public static async Task<(ISharedIndexInformer<V1Pod> Informer, V1Pod Created)> RunAsync(string kubeconfigPath, CancellationToken stoppingToken)
+    public static async Task<(ISharedIndexInformer<V1Pod> Informer, V1Pod Created)> RunAsync(string kubeconfigPath, ILogger logger, CancellationToken stoppingToken)
     {
         // README-BEGIN informer
         using var connection = KubernetesConnection.FromKubeconfig(kubeconfigPath); // or KubernetesConnection.InCluster()
@@ -20,8 +21,8 @@ public static class ReadmeInformerExample
         var informer = SharedIndexInformer.Create(pods, new SharedIndexInformerOptions<V1Pod> { Name = "my-operator" });
         informer.AddEventHandler(new ResourceEventHandler<V1Pod>
         {
-            OnAdd = (pod, isInInitialList) => Console.WriteLine($"added {pod.Metadata?.Name}"),
-            OnDelete = deleted => Console.WriteLine($"deleted {DeletedFinalStateUnknown.Unwrap<V1Pod>(deleted)?.Metadata?.Name}"),
+            OnAdd = (pod, isInInitialList) => logger.LogInformation("added {Pod}", pod.Metadata?.Name),
+            OnDelete = deleted => logger.LogInformation("deleted {Pod}", DeletedFinalStateUnknown.Unwrap<V1Pod>(deleted)?.Metadata?.Name),
         });
         _ = informer.RunAsync(stoppingToken);              // list (or watch-list), then watch with bookmarks; relists on 410
         await informer.WaitForSyncAsync(stoppingToken);

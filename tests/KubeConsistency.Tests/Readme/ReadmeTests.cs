@@ -72,7 +72,7 @@ public sealed class ReadmeTests
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            var (informer, created) = await ReadmeInformerExample.RunAsync(kubeconfig, stop.Token);
+            var (informer, created) = await ReadmeInformerExample.RunAsync(kubeconfig, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, stop.Token);
             Assert.True(informer.Indexer.TryGetByKey("default/" + created.Metadata!.Name, out _));
         }
         finally
@@ -87,7 +87,7 @@ public sealed class ReadmeTests
     {
         var listed = new[] { TestObjects.Pod("default", "web-1", "1100") };
         var created = TestObjects.Pod("default", "web-2", "1300");
-        var stale = await ReadmeExample.RunAsync(listed, "1100", created);
+        var stale = await ReadmeExample.RunAsync(listed, "1100", created, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         Assert.NotNull(stale); // the store is at the bookmark RV 1200, the write was at 1300
         Assert.Equal("1200", stale.ReadResourceVersion);
         Assert.Equal("1300", stale.WroteResourceVersion);

@@ -25,12 +25,12 @@ internal sealed class Discovery
     public static readonly byte[] VersionDocument = GoJson.SerializeIndented(new JsonObject
     {
         ["major"] = "1",
-        ["minor"] = "32",
-        ["gitVersion"] = "v1.32.3+kubeconsistency-embedded",
+        ["minor"] = "36",
+        ["gitVersion"] = "v1.36.0+kubeconsistency-embedded",
         ["gitCommit"] = "0000000000000000000000000000000000000000",
         ["gitTreeState"] = "clean",
         ["buildDate"] = "2026-01-01T00:00:00Z",
-        ["goVersion"] = "go1.24.4",
+        ["goVersion"] = "go1.25.5",
         ["compiler"] = "gc",
         ["platform"] = "linux/amd64",
     });
@@ -371,7 +371,7 @@ internal sealed class Discovery
             return GoJson.Serialize(new JsonObject
             {
                 ["openapi"] = "3.0.0",
-                ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = "v1.32.3" },
+                ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = "v1.36.0" },
                 ["paths"] = paths,
                 ["components"] = new JsonObject { ["schemas"] = new JsonObject() },
             });

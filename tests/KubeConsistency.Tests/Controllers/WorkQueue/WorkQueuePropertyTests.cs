@@ -72,7 +72,7 @@ public sealed class WorkQueuePropertyTests
                 Assert.Equal(model.Queue.Count, queue.Len);
                 Assert.Equal((model.Queue.Count, model.Dirty.Count, model.Processing.Count, 0), core.CountsForTesting());
             }
-        }).QuickCheckThrowOnFailure();
+        }).QuietCheckThrowOnFailure();
     }
 
     private static async Task RunScenarioAsync(Scenario scenario)

@@ -1,4 +1,4 @@
-namespace KubeConsistency.Tests.Client;
+namespace KubeConsistency.Tests;
 
 /// <summary>
 /// Locates the captured wire traffic (../shared/wire next to the folder holding KubeConsistency.sln), found by
@@ -7,7 +7,7 @@ namespace KubeConsistency.Tests.Client;
 /// </summary>
 internal static class WireFixtures
 {
-    public const string SkipMessage = "Wire fixtures not found: expected ../shared/wire next to the folder containing KubeConsistency.sln.";
+    public const string SkipMessage = "Skipped: the wire fixtures (real kube-apiserver and kubectl traffic) are not here; expected ../shared/wire next to the folder containing KubeConsistency.sln.";
 
     private static readonly Lazy<string?> s_root = new(Locate);
 
