@@ -34,7 +34,11 @@ public enum DeltaType
 /// <see cref="ReplacedAllInfo{T}"/>, a <see cref="SyncAllInfo"/> or a <see cref="BookmarkInfo"/>.
 /// </summary>
 /// <typeparam name="T">The object type.</typeparam>
-public readonly struct Delta<T>
+/// <remarks>
+/// Two deltas are equal when their types are equal and their payloads are (<see cref="object.Equals(object)"/>: the same
+/// object, or equal by the type's own equality; list payloads compare element by element).
+/// </remarks>
+public readonly struct Delta<T> : IEquatable<Delta<T>>
     where T : class
 {
     /// <summary>Creates a delta.</summary>
@@ -70,6 +74,25 @@ public readonly struct Delta<T>
     /// <summary>Whether this delta may share a batch with others (§2.4: every type but ReplacedAll, SyncAll, Bookmark).</summary>
     public bool IsBatchable => Type is DeltaType.Added or DeltaType.Updated or DeltaType.Deleted or DeltaType.Replaced or DeltaType.Sync;
 
+    /// <summary>Whether two deltas are equal.</summary>
+    /// <param name="left">One delta.</param>
+    /// <param name="right">The other.</param>
+    public static bool operator ==(Delta<T> left, Delta<T> right) => left.Equals(right);
+
+    /// <summary>Whether two deltas differ.</summary>
+    /// <param name="left">One delta.</param>
+    /// <param name="right">The other.</param>
+    public static bool operator !=(Delta<T> left, Delta<T> right) => !left.Equals(right);
+
+    /// <inheritdoc/>
+    public bool Equals(Delta<T> other) => Type == other.Type && Equals(Object, other.Object);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is Delta<T> other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Type, Object);
+
     /// <inheritdoc/>
     public override string ToString() => $"{Type}: {Object}";
 }
@@ -78,8 +101,18 @@ public readonly struct Delta<T>
 /// <typeparam name="T">The object type.</typeparam>
 /// <param name="ResourceVersion">The list resource version.</param>
 /// <param name="Objects">The listed objects, already transformed.</param>
+/// <remarks>Equal to another with the same resource version and equal objects in the same order.</remarks>
 public sealed record ReplacedAllInfo<T>(string ResourceVersion, IReadOnlyList<T> Objects)
-    where T : class;
+    where T : class
+{
+    /// <inheritdoc/>
+    public bool Equals(ReplacedAllInfo<T>? other) =>
+        other is not null && string.Equals(ResourceVersion, other.ResourceVersion, StringComparison.Ordinal) &&
+        (ReferenceEquals(Objects, other.Objects) || Objects.SequenceEqual(other.Objects));
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(ResourceVersion, Objects.Count);
+}
 
 /// <summary>The payload of a <see cref="DeltaType.SyncAll"/> delta (an empty marker).</summary>
 public sealed record SyncAllInfo

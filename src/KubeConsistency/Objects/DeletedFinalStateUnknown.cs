@@ -8,7 +8,8 @@ namespace KubeConsistency;
 /// <typeparam name="T">The object type.</typeparam>
 /// <param name="key">The cache key of the deleted object.</param>
 /// <param name="obj">The last known state, or <see langword="null"/>.</param>
-public sealed class DeletedFinalStateUnknown<T>(string key, T? obj)
+/// <remarks>Two tombstones are equal when their keys are equal and their last known states are equal.</remarks>
+public sealed class DeletedFinalStateUnknown<T>(string key, T? obj) : IEquatable<DeletedFinalStateUnknown<T>>
     where T : class
 {
     /// <summary>The cache key of the deleted object.</summary>
@@ -16,6 +17,16 @@ public sealed class DeletedFinalStateUnknown<T>(string key, T? obj)
 
     /// <summary>The last known state of the object, possibly stale; <see langword="null"/> when unknown.</summary>
     public T? Object { get; } = obj;
+
+    /// <inheritdoc/>
+    public bool Equals(DeletedFinalStateUnknown<T>? other) =>
+        other is not null && string.Equals(Key, other.Key, StringComparison.Ordinal) && Equals(Object, other.Object);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is DeletedFinalStateUnknown<T> other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Key, Object);
 
     /// <inheritdoc/>
     public override string ToString() => $"DeletedFinalStateUnknown{{Key: {Key}}}";
