@@ -97,6 +97,12 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
     /// <summary>Whether the server is listening.</summary>
     public bool IsRunning => _server is not null;
 
+    /// <summary>Runs after open watches were ended and before Kestrel stops (tests send a request in that window).</summary>
+    internal Func<Task>? TestHookBeforeKestrelStop { get; set; }
+
+    /// <summary>Whether the last stop had to abort connections after its grace period (tests: a stop must end every watch cleanly).</summary>
+    internal bool LastStopNeededAbort { get; private set; }
+
     /// <summary>Fault injection and request counters.</summary>
     public ApiServerFaults Faults { get; }
 
@@ -280,10 +286,15 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
 
         _server = null;
 
-        // End open watches first so that their responses finish cleanly instead of being aborted.
+        // End open watches first so that their responses finish cleanly instead of being aborted. The token stays
+        // cancelled until the next listen: a client that re-watches on a kept-alive connection during the shutdown
+        // gets a watch that ends at once (and `Connection: close`), so Kestrel never waits out its grace period.
         var stopping = _stopping;
-        Volatile.Write(ref _stopping, new CancellationTokenSource());
         await stopping.CancelAsync().ConfigureAwait(false);
+        if (TestHookBeforeKestrelStop is { } hook)
+        {
+            await hook().ConfigureAwait(false);
+        }
 
         // Kestrel's graceful shutdown is bounded in real time: it is network I/O, not simulated time.
         using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5), TimeProvider.System);
@@ -294,7 +305,9 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
         }
         finally
         {
+            LastStopNeededAbort = grace.IsCancellationRequested;
             server.Dispose();
+            Volatile.Write(ref _stopping, new CancellationTokenSource());
             stopping.Dispose();
             if (_services is { } services)
             {

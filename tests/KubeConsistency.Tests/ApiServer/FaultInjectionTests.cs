@@ -154,6 +154,54 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
+    public async Task Stop_and_restart_with_a_running_informer_end_its_watches_cleanly_without_aborting_connections()
+    {
+        // The informer re-watches at once on its kept-alive connection when the server ends its watch; that new watch
+        // must end too, or Kestrel waits out its grace period and then resets the connection.
+        await using var server = await TestApi.StartAsync();
+        TestApi.SeedPods(server, "ns", "a");
+        using var connection = KubeConsistency.Http.KubernetesConnection.ForServer(server.BaseAddress);
+        var pods = connection.Resource(new KubeConsistency.Http.ResourceClientOptions<System.Text.Json.Nodes.JsonNode> { Resource = GroupVersionResource.Pods });
+        var informer = KubeConsistency.Informers.SharedIndexInformer.Create(pods, new KubeConsistency.Informers.SharedIndexInformerOptions<System.Text.Json.Nodes.JsonNode> { Resource = GroupVersionResource.Pods });
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync().WaitAsync(TestApi.Guard);
+        await server.Faults.WaitForOpenWatchesAsync("", "pods").WaitAsync(TestApi.Guard);
+
+        await server.StopAsync().WaitAsync(TestApi.Guard);
+        Assert.False(server.LastStopNeededAbort, "the stop had to abort connections: a watch outlived it");
+        await server.RestartAsync().WaitAsync(TestApi.Guard);
+        await server.Faults.WaitForOpenWatchesAsync("", "pods").WaitAsync(TestApi.Guard);
+        await server.RestartAsync().WaitAsync(TestApi.Guard);
+        Assert.False(server.LastStopNeededAbort, "the restart had to abort connections: a watch outlived it");
+
+        await stop.CancelAsync();
+        await run.WaitAsync(TestApi.Guard);
+    }
+
+    [Fact]
+    public async Task A_watch_that_arrives_while_the_server_stops_ends_at_once()
+    {
+        // What an informer does on its kept-alive connection when the server ends its watch: it watches again at once.
+        await using var server = await TestApi.StartAsync();
+        using var client = TestApi.Client(server);
+        TestApi.SeedPods(server, "ns", "a");
+        HttpResponseMessage? late = null;
+        server.TestHookBeforeKestrelStop = async () =>
+        {
+            late = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/v1/namespaces/ns/pods?watch=true&resourceVersion={server.CurrentResourceVersion}"), HttpCompletionOption.ResponseHeadersRead);
+        };
+
+        await server.StopAsync().WaitAsync(TestApi.Guard);
+        Assert.False(server.LastStopNeededAbort, "the late watch outlived the stop, so Kestrel waited out its grace period and aborted it");
+        Assert.NotNull(late);
+        Assert.Equal(HttpStatusCode.OK, late.StatusCode);
+        Assert.True(late.Headers.ConnectionClose);
+        Assert.Equal(string.Empty, await late.Content.ReadAsStringAsync().WaitAsync(TestApi.Guard));
+        late.Dispose();
+    }
+
+    [Fact]
     public async Task Stop_and_restart_keep_the_data_and_the_address()
     {
         await using var server = await TestApi.StartAsync();

@@ -40,6 +40,12 @@ internal sealed class RequestHandler
         var path = request.Path.Value ?? "/";
         response.Headers["Audit-Id"] = Guid.NewGuid().ToString();
         response.Headers.CacheControl = "no-cache, private";
+        if (Stopping.IsCancellationRequested)
+        {
+            // Shutting down: this connection is not to be kept alive.
+            response.Headers.Connection = "close";
+        }
+
         var pretty = false;
         try
         {
