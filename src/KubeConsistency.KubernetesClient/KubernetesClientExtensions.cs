@@ -48,17 +48,18 @@ public static class KubernetesClientExtensions
     /// <typeparam name="T">The model type.</typeparam>
     /// <param name="client">A <see cref="Kubernetes"/> client.</param>
     /// <param name="resource">Namespace, selectors and the resource when the type has no <c>[KubernetesEntity]</c>.</param>
-    /// <param name="configure">Adjusts the informer's options (name, indexers, resync, transform, clock, logging, metrics).</param>
-    public static ISharedIndexInformer<T> CreateInformer<T>(this IKubernetes client, KubernetesResourceOptions? resource = null, Action<SharedIndexInformerOptions<T>>? configure = null)
+    /// <param name="informer">The informer's options (name, indexers, resync, transform, clock, logging, metrics); the
+    /// resource and the metadata accessor are filled in when unset.</param>
+    public static ISharedIndexInformer<T> CreateInformer<T>(this IKubernetes client, KubernetesResourceOptions? resource = null, SharedIndexInformerOptions<T>? informer = null)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var source = client.Resource<T>(resource);
-        var options = new SharedIndexInformerOptions<T>
+        var options = informer ?? new SharedIndexInformerOptions<T>();
+        options = options with
         {
-            Resource = source.Resource,
-            MetadataAccessor = KubernetesObjectAccessor<T>.Instance,
+            Resource = options.Resource == default ? source.Resource : options.Resource,
+            MetadataAccessor = options.MetadataAccessor ?? KubernetesObjectAccessor<T>.Instance,
         };
-        configure?.Invoke(options);
         return SharedIndexInformer.Create(source, options);
     }
 
@@ -70,8 +71,8 @@ public static class KubernetesClientExtensions
     /// <param name="factory">The informer factory.</param>
     /// <param name="client">A <see cref="Kubernetes"/> client.</param>
     /// <param name="resource">Namespace, selectors and the resource when the type has no <c>[KubernetesEntity]</c>.</param>
-    /// <param name="configure">Adjusts the informer's options before it is created.</param>
-    public static ISharedIndexInformer<T> GetOrAdd<T>(this SharedInformerFactory factory, IKubernetes client, KubernetesResourceOptions? resource = null, Action<SharedIndexInformerOptions<T>>? configure = null)
+    /// <param name="configure">Derives the informer's options from the factory's defaults (<c>o =&gt; o with { … }</c>).</param>
+    public static ISharedIndexInformer<T> GetOrAdd<T>(this SharedInformerFactory factory, IKubernetes client, KubernetesResourceOptions? resource = null, Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure = null)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(factory);
@@ -79,8 +80,8 @@ public static class KubernetesClientExtensions
         var scope = $"{resource?.Namespace}|{resource?.LabelSelector}|{resource?.FieldSelector}";
         return factory.GetOrAdd(source, scope, options =>
         {
-            options.MetadataAccessor ??= KubernetesObjectAccessor<T>.Instance;
-            configure?.Invoke(options);
+            options = options with { MetadataAccessor = options.MetadataAccessor ?? KubernetesObjectAccessor<T>.Instance };
+            return configure?.Invoke(options) ?? options;
         });
     }
 }

@@ -322,9 +322,9 @@ public sealed class ControllerScenario : IAsyncDisposable
         });
 
         // AtomicFifo: the store tracks the resource version it applied, which is what the consistency store compares.
-        _podInformer = _factory.GetOrAdd<V1Pod>(_kubernetes, resource, static o => o.AtomicFifo = true);
-        _rsInformer = _factory.GetOrAdd<V1ReplicaSet>(_kubernetes, resource, static o => o.AtomicFifo = true);
-        _jobInformer = _factory.GetOrAdd<V1Job>(_kubernetes, resource, static o => o.AtomicFifo = true);
+        _podInformer = _factory.GetOrAdd<V1Pod>(_kubernetes, resource, static o => o with { AtomicFifo = true });
+        _rsInformer = _factory.GetOrAdd<V1ReplicaSet>(_kubernetes, resource, static o => o with { AtomicFifo = true });
+        _jobInformer = _factory.GetOrAdd<V1Job>(_kubernetes, resource, static o => o with { AtomicFifo = true });
 
         PodWrites = new CountingPodClient(_podClient);
         ReplicaSetController = new ReplicaSetController(ControllerOptions(_rsInformer));

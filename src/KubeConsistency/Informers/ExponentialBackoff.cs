@@ -5,15 +5,24 @@ namespace KubeConsistency.Informers;
 /// delay doubles from <see cref="Initial"/> up to <see cref="Cap"/>, each step gets up to 100% jitter on top,
 /// and the sequence restarts when more than <see cref="ResetAfter"/> passed since the previous backoff began.
 /// </summary>
-internal sealed class ExponentialBackoff(TimeProvider time, Func<double> random)
+internal sealed class ExponentialBackoff(TimeProvider time, Func<double> random, TimeSpan initial, TimeSpan cap)
 {
-    public static readonly TimeSpan Initial = TimeSpan.FromMilliseconds(800);
-    public static readonly TimeSpan Cap = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultInitial = TimeSpan.FromMilliseconds(800);
+    public static readonly TimeSpan DefaultCap = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan ResetAfter = TimeSpan.FromMinutes(2);
+
+    public ExponentialBackoff(TimeProvider time, Func<double> random)
+        : this(time, random, DefaultInitial, DefaultCap)
+    {
+    }
+
+    public TimeSpan Initial => initial;
+
+    public TimeSpan Cap => cap;
     private const double Factor = 2.0;
     private const double Jitter = 1.0;
 
-    private TimeSpan _next = Initial;
+    private TimeSpan _next = TimeSpan.Zero;
     private DateTimeOffset? _lastStart;
 
     /// <summary>The next delay to wait (apimachinery <c>Backoff.Step</c> semantics: cap before jitter).</summary>
@@ -22,7 +31,7 @@ internal sealed class ExponentialBackoff(TimeProvider time, Func<double> random)
         var now = time.GetUtcNow();
         if (_lastStart is null || now - _lastStart.Value > ResetAfter)
         {
-            _next = Initial;
+            _next = initial;
         }
 
         _lastStart = now;

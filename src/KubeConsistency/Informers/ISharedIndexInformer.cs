@@ -80,71 +80,123 @@ public interface IEventHandlerRegistration
     Task Synced { get; }
 }
 
-/// <summary>Options for <see cref="SharedIndexInformer.Create{T}"/>.</summary>
+/// <summary>
+/// Options for <see cref="SharedIndexInformer.Create{T}"/>: immutable (derive variants with <c>with</c>), validated and
+/// copied when the informer is created, so changing them afterwards cannot change a running informer.
+/// </summary>
 /// <typeparam name="T">The object type.</typeparam>
-public sealed class SharedIndexInformerOptions<T>
+public sealed record SharedIndexInformerOptions<T>
     where T : class
 {
     /// <summary>The informer name for logs and for the <c>name</c> label of the informer metrics; <see langword="null"/> disables metrics.</summary>
-    public string? Name { get; set; }
+    public string? Name { get; init; }
 
     /// <summary>The resource, for metrics labels and logs.</summary>
-    public GroupVersionResource Resource { get; set; }
+    public GroupVersionResource Resource { get; init; }
 
     /// <summary>The resync period of handlers that do not ask for their own; zero disables resync.</summary>
-    public TimeSpan DefaultResyncPeriod { get; set; }
+    public TimeSpan DefaultResyncPeriod { get; init; }
 
     /// <summary>Index functions for the store; the namespace index (<see cref="Indexes.Namespace"/>) is always added, as in client-go's generated informers.</summary>
-    public IReadOnlyDictionary<string, IndexFunc<T>>? Indexers { get; set; }
+    public IReadOnlyDictionary<string, IndexFunc<T>>? Indexers { get; init; }
 
     /// <summary>Applied to every object before it enters the store (e.g. to strip managed fields).</summary>
-    public Func<T, T>? Transform { get; set; }
+    public Func<T, T>? Transform { get; init; }
 
     /// <summary>Reads object metadata; defaults to <see cref="ObjectMetadataAccessor{T}.Default"/>.</summary>
-    public ObjectMetadataAccessor<T>? MetadataAccessor { get; set; }
+    public ObjectMetadataAccessor<T>? MetadataAccessor { get; init; }
 
     /// <summary>The <c>AtomicFIFO</c> gate (§1.1): atomic relists, bookmarks through the queue, store RV tracking.</summary>
-    public bool AtomicFifo { get; set; } = FeatureGates.AtomicFifo;
+    public bool AtomicFifo { get; init; } = FeatureGates.AtomicFifo;
 
     /// <summary>The <c>UnlockWhileProcessingFIFO</c> gate (only with <see cref="AtomicFifo"/>).</summary>
-    public bool UnlockWhileProcessingFifo { get; set; } = FeatureGates.UnlockWhileProcessingFifo;
+    public bool UnlockWhileProcessingFifo { get; init; } = FeatureGates.UnlockWhileProcessingFifo;
 
     /// <summary>The <c>InOrderInformersBatchProcess</c> gate: consume the FIFO in batches.</summary>
-    public bool BatchProcessing { get; set; } = FeatureGates.InOrderInformersBatchProcess;
+    public bool BatchProcessing { get; init; } = FeatureGates.InOrderInformersBatchProcess;
 
     /// <summary>The <c>WatchListClient</c> gate: prefer the streaming watch-list, falling back to LIST.</summary>
-    public bool UseWatchList { get; set; } = FeatureGates.WatchListClient;
+    public bool UseWatchList { get; init; } = FeatureGates.WatchListClient;
 
     /// <summary>The minimum watch timeout; each watch asks for a random timeout in [min, 2 × min] (§5.3). Default 5 minutes.</summary>
-    public TimeSpan MinWatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan MinWatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>The LIST page size (client-go's pager default: 500).</summary>
-    public int ListPageSize { get; set; } = 500;
+    public int ListPageSize { get; init; } = 500;
 
     /// <summary>The clock for backoff, timeouts, resync and latency; defaults to <see cref="TimeProvider.System"/>.</summary>
-    public TimeProvider? TimeProvider { get; set; }
+    public TimeProvider? TimeProvider { get; init; }
 
     /// <summary>Where to log; defaults to no logging.</summary>
-    public ILoggerFactory? LoggerFactory { get; set; }
+    public ILoggerFactory? LoggerFactory { get; init; }
 
     /// <summary>
     /// The longest one LIST page, or the gap between two initial events of a watch-list, may take before the request
     /// is abandoned, logged, counted (<see cref="ReflectorStatistics.Stalls"/>) and retried (default 60 s).
     /// </summary>
-    public TimeSpan RequestProgressTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan RequestProgressTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// The longest a watch may deliver nothing, not even a bookmark, before it is abandoned and resumed from its last
     /// resource version (default 3 min: kube-apiserver sends a bookmark about once a minute to a watch that asked for
     /// them; never more than the watch's server-side timeout plus 60 s).
     /// </summary>
-    public TimeSpan WatchProgressTimeout { get; set; } = TimeSpan.FromMinutes(3);
+    public TimeSpan WatchProgressTimeout { get; init; } = TimeSpan.FromMinutes(3);
 
     /// <summary>The application's meter factory; <see langword="null"/> uses the static meter.</summary>
-    public IMeterFactory? MeterFactory { get; set; }
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>The source of jitter in [0, 1); tests make it deterministic.</summary>
-    public Func<double>? Random { get; set; }
+    public Func<double>? Random { get; init; }
+
+    /// <summary>The store key of an object; default <c>namespace/name</c> (Go: <c>MetaNamespaceKeyFunc</c>). Must be deterministic.</summary>
+    public KeyFunc<T>? KeyFunction { get; init; }
+
+    /// <summary>The reflector's first backoff after a failed list-and-watch cycle (client-go: 800 ms); it doubles, with up to 100 % jitter.</summary>
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(800);
+
+    /// <summary>The reflector's longest backoff (client-go: 30 s).</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Throws for an option no informer can run with, naming it.</summary>
+    internal void Validate()
+    {
+        static void Positive(TimeSpan value, string name)
+        {
+            if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+            {
+                throw new ArgumentOutOfRangeException(name, value, $"{nameof(SharedIndexInformerOptions<T>)}.{name} must be positive.");
+            }
+        }
+
+        if (DefaultResyncPeriod < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DefaultResyncPeriod), DefaultResyncPeriod, $"{nameof(SharedIndexInformerOptions<T>)}.{nameof(DefaultResyncPeriod)} must not be negative (zero disables resync).");
+        }
+
+        if (ListPageSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ListPageSize), ListPageSize, $"{nameof(SharedIndexInformerOptions<T>)}.{nameof(ListPageSize)} must be positive.");
+        }
+
+        if (MinWatchTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinWatchTimeout), MinWatchTimeout, $"{nameof(SharedIndexInformerOptions<T>)}.{nameof(MinWatchTimeout)} must be at least 1 s (watch timeouts are whole seconds).");
+        }
+
+        Positive(RequestProgressTimeout, nameof(RequestProgressTimeout));
+        Positive(WatchProgressTimeout, nameof(WatchProgressTimeout));
+        Positive(InitialBackoff, nameof(InitialBackoff));
+        if (MaxBackoff < InitialBackoff)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxBackoff), MaxBackoff, $"{nameof(SharedIndexInformerOptions<T>)}.{nameof(MaxBackoff)} must not be shorter than {nameof(InitialBackoff)}.");
+        }
+
+        if (Indexers is not null && Indexers.Any(kv => string.IsNullOrEmpty(kv.Key) || kv.Value is null))
+        {
+            throw new ArgumentException($"{nameof(SharedIndexInformerOptions<T>)}.{nameof(Indexers)} has an empty name or a null index function.", nameof(Indexers));
+        }
+    }
 }
 
 /// <summary>Creates shared index informers.</summary>
@@ -158,12 +210,21 @@ public static class SharedIndexInformer
         where T : class
     {
         ArgumentNullException.ThrowIfNull(listWatch);
-        options ??= new SharedIndexInformerOptions<T>();
-        if (options.Resource == default && listWatch is IResourceClient<T> client)
+
+        // The informer runs on its own copy: the caller's options object is never written, and changing it later
+        // changes nothing (the indexer map is copied too).
+        var copy = (options ?? new SharedIndexInformerOptions<T>()) with { };
+        if (copy.Resource == default && listWatch is IResourceClient<T> client)
         {
-            options.Resource = client.Resource;
+            copy = copy with { Resource = client.Resource };
         }
 
-        return new SharedIndexInformerImpl<T>(listWatch, options);
+        if (copy.Indexers is { } indexers)
+        {
+            copy = copy with { Indexers = indexers.ToDictionary(StringComparer.Ordinal) };
+        }
+
+        copy.Validate();
+        return new SharedIndexInformerImpl<T>(listWatch, copy);
     }
 }

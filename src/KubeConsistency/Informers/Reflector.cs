@@ -32,6 +32,10 @@ internal sealed class ReflectorOptions<T>
 
     public Func<double> Random { get; init; } = System.Random.Shared.NextDouble;
 
+    public TimeSpan InitialBackoff { get; init; } = ExponentialBackoff.DefaultInitial;
+
+    public TimeSpan MaxBackoff { get; init; } = ExponentialBackoff.DefaultCap;
+
     /// <summary>The longest a LIST page, or the gap between two initial events of a watch-list, may take.</summary>
     public TimeSpan RequestProgressTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -75,7 +79,7 @@ internal sealed class Reflector<T>
     public Reflector(ReflectorOptions<T> options)
     {
         _o = options;
-        _backoff = new ExponentialBackoff(options.Time, options.Random);
+        _backoff = new ExponentialBackoff(options.Time, options.Random, options.InitialBackoff, options.MaxBackoff);
     }
 
     /// <summary>The resource version the reflector has received (not necessarily applied; see §4.3).</summary>

@@ -54,6 +54,7 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
         {
             MetadataAccessor = _accessor,
             Indexers = WithNamespaceIndex(options.Indexers, _accessor),
+            KeyFunction = options.KeyFunction,
             TrackResourceVersion = options.AtomicFifo,
             Metrics = _metrics,
         });
@@ -251,6 +252,8 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
             Random = _options.Random ?? System.Random.Shared.NextDouble,
             RequestProgressTimeout = _options.RequestProgressTimeout,
             WatchProgressTimeout = _options.WatchProgressTimeout,
+            InitialBackoff = _options.InitialBackoff,
+            MaxBackoff = _options.MaxBackoff,
         });
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -4,23 +4,23 @@ using Microsoft.Extensions.Logging;
 
 namespace KubeConsistency.Informers;
 
-/// <summary>Options for <see cref="SharedInformerFactory"/>.</summary>
-public sealed class SharedInformerFactoryOptions
+/// <summary>Options for <see cref="SharedInformerFactory"/> (immutable; copied when the factory is created).</summary>
+public sealed record SharedInformerFactoryOptions
 {
     /// <summary>The informer name: the <c>name</c> label of every informer metric (Go: <c>WithInformerName</c>). Default <c>kubeconsistency</c>.</summary>
-    public string InformerName { get; set; } = "kubeconsistency";
+    public string InformerName { get; init; } = "kubeconsistency";
 
     /// <summary>The default resync period of the informers' handlers; zero disables resync.</summary>
-    public TimeSpan DefaultResyncPeriod { get; set; }
+    public TimeSpan DefaultResyncPeriod { get; init; }
 
     /// <summary>The clock for every informer.</summary>
-    public TimeProvider? TimeProvider { get; set; }
+    public TimeProvider? TimeProvider { get; init; }
 
     /// <summary>Where informers log.</summary>
-    public ILoggerFactory? LoggerFactory { get; set; }
+    public ILoggerFactory? LoggerFactory { get; init; }
 
     /// <summary>The application's meter factory; <see langword="null"/> uses the static meter.</summary>
-    public IMeterFactory? MeterFactory { get; set; }
+    public IMeterFactory? MeterFactory { get; init; }
 }
 
 /// <summary>
@@ -38,7 +38,15 @@ public sealed class SharedInformerFactory : IAsyncDisposable
 
     /// <summary>Creates the factory.</summary>
     /// <param name="options">Options; <see langword="null"/> for defaults.</param>
-    public SharedInformerFactory(SharedInformerFactoryOptions? options = null) => _options = options ?? new SharedInformerFactoryOptions();
+    public SharedInformerFactory(SharedInformerFactoryOptions? options = null)
+    {
+        _options = (options ?? new SharedInformerFactoryOptions()) with { };
+        ArgumentException.ThrowIfNullOrEmpty(_options.InformerName, $"{nameof(SharedInformerFactoryOptions)}.{nameof(SharedInformerFactoryOptions.InformerName)}");
+        if (_options.DefaultResyncPeriod < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.DefaultResyncPeriod, $"{nameof(SharedInformerFactoryOptions)}.{nameof(SharedInformerFactoryOptions.DefaultResyncPeriod)} must not be negative.");
+        }
+    }
 
     /// <summary>
     /// Returns the informer for <typeparamref name="T"/> over <paramref name="resource"/> in
@@ -48,8 +56,8 @@ public sealed class SharedInformerFactory : IAsyncDisposable
     /// <param name="resource">The resource.</param>
     /// <param name="listWatch">Creates the list/watch source (called only when the informer is created).</param>
     /// <param name="scope">Distinguishes informers over the same resource with different namespaces or selectors.</param>
-    /// <param name="configure">Adjusts the informer's options before it is created.</param>
-    public ISharedIndexInformer<T> GetOrAdd<T>(GroupVersionResource resource, Func<IListWatch<T>> listWatch, string scope = "", Action<SharedIndexInformerOptions<T>>? configure = null)
+    /// <param name="configure">Derives the informer's options from the factory's defaults (<c>o =&gt; o with { … }</c>) before it is created.</param>
+    public ISharedIndexInformer<T> GetOrAdd<T>(GroupVersionResource resource, Func<IListWatch<T>> listWatch, string scope = "", Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure = null)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(listWatch);
@@ -71,7 +79,7 @@ public sealed class SharedInformerFactory : IAsyncDisposable
                 LoggerFactory = _options.LoggerFactory,
                 MeterFactory = _options.MeterFactory,
             };
-            configure?.Invoke(options);
+            options = configure?.Invoke(options) ?? options;
             var informer = SharedIndexInformer.Create(listWatch(), options);
             _informers[key] = informer;
             return informer;
@@ -82,8 +90,8 @@ public sealed class SharedInformerFactory : IAsyncDisposable
     /// <typeparam name="T">The object type.</typeparam>
     /// <param name="client">The resource client (its namespace and selectors should match <paramref name="scope"/>).</param>
     /// <param name="scope">Distinguishes informers over the same resource with different namespaces or selectors.</param>
-    /// <param name="configure">Adjusts the informer's options before it is created.</param>
-    public ISharedIndexInformer<T> GetOrAdd<T>(IResourceClient<T> client, string scope = "", Action<SharedIndexInformerOptions<T>>? configure = null)
+    /// <param name="configure">Derives the informer's options from the factory's defaults (<c>o =&gt; o with { … }</c>) before it is created.</param>
+    public ISharedIndexInformer<T> GetOrAdd<T>(IResourceClient<T> client, string scope = "", Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure = null)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(client);

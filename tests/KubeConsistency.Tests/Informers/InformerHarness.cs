@@ -10,7 +10,7 @@ public sealed class InformerHarness : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
 
-    public InformerHarness(Action<SharedIndexInformerOptions<TestPod>>? configure = null, bool start = true)
+    public InformerHarness(Func<SharedIndexInformerOptions<TestPod>, SharedIndexInformerOptions<TestPod>>? configure = null, bool start = true)
     {
         var options = new SharedIndexInformerOptions<TestPod>
         {
@@ -20,7 +20,7 @@ public sealed class InformerHarness : IAsyncDisposable
             UseWatchList = false,
             Indexers = new Dictionary<string, IndexFunc<TestPod>> { [Indexes.Namespace] = Indexes.ByNamespace<TestPod>() },
         };
-        configure?.Invoke(options);
+        options = configure?.Invoke(options) ?? options;
         Informer = SharedIndexInformer.Create(Source, options);
         Informer.AddEventHandler(Events);
         if (start)

@@ -229,7 +229,7 @@ public sealed class ReflectorTests
     [Fact]
     public async Task Section5_3_SilentWatch_IsAbandoned_AfterItsTimeoutPlusGrace()
     {
-        await using var h = new InformerHarness(o => o.MinWatchTimeout = TimeSpan.FromSeconds(10));
+        await using var h = new InformerHarness(o => o with { MinWatchTimeout = TimeSpan.FromSeconds(10) });
         (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", []));
         var watch = await h.Source.NextWatchAsync();
         Assert.Equal(10, watch.Options.TimeoutSeconds);
@@ -243,7 +243,7 @@ public sealed class ReflectorTests
     [Fact]
     public async Task Section5_2_WatchList_ReplacesAtTheEndBookmark_AndKeepsConsumingTheSameStream()
     {
-        await using var h = new InformerHarness(o => o.UseWatchList = true);
+        await using var h = new InformerHarness(o => o with { UseWatchList = true });
         var watch = await h.Source.NextWatchAsync();
         Assert.True(watch.Options.SendInitialEvents);
         Assert.Equal(ResourceVersionMatch.NotOlderThan, watch.Options.ResourceVersionMatch);
@@ -270,7 +270,7 @@ public sealed class ReflectorTests
     {
         // A server timeout during a long initial stream, or a graceful apiserver shutdown: client-go v0.36 opens a new
         // watch-list rather than giving up on it.
-        await using var h = new InformerHarness(o => o.UseWatchList = true);
+        await using var h = new InformerHarness(o => o with { UseWatchList = true });
         var first = await h.Source.NextWatchAsync();
         first.Added(Pod("ns", "a", "20"));
         h.Time.Advance(TimeSpan.FromSeconds(2));
@@ -291,7 +291,7 @@ public sealed class ReflectorTests
     [Fact]
     public async Task Section5_2_AWatchListError_FallsBackToListForOneCycleOnly()
     {
-        await using var h = new InformerHarness(o => o.UseWatchList = true);
+        await using var h = new InformerHarness(o => o with { UseWatchList = true });
         (await h.Source.NextWatchAsync()).Fail(new ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "etcd hiccup", null, null));
         var (list, reply) = await h.Source.NextListAsync();
         Assert.Equal("0", list.ResourceVersion);
@@ -313,7 +313,7 @@ public sealed class ReflectorTests
     [Fact]
     public async Task Section5_2_ABookmarkWithoutTheEndAnnotation_MeansNoWatchListSupport_ForGood()
     {
-        await using var h = new InformerHarness(o => o.UseWatchList = true);
+        await using var h = new InformerHarness(o => o with { UseWatchList = true });
         var watch = await h.Source.NextWatchAsync();
         watch.Bookmark("30");
         (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("50", []));
@@ -346,7 +346,7 @@ public sealed class ReflectorTests
     [Fact]
     public async Task A_stalled_LIST_page_is_abandoned_counted_and_retried()
     {
-        await using var h = new InformerHarness(o => o.RequestProgressTimeout = TimeSpan.FromSeconds(30));
+        await using var h = new InformerHarness(o => o with { RequestProgressTimeout = TimeSpan.FromSeconds(30) });
         var (_, stalled) = await h.Source.NextListAsync(); // never answered
         await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(30)).WaitAsync(TimeSpan.FromSeconds(10));
         h.Time.Advance(TimeSpan.FromSeconds(30));
@@ -362,7 +362,7 @@ public sealed class ReflectorTests
     [Fact]
     public async Task A_watch_silent_for_its_progress_bound_is_resumed_from_its_last_RV()
     {
-        await using var h = new InformerHarness(o => o.WatchProgressTimeout = TimeSpan.FromSeconds(90));
+        await using var h = new InformerHarness(o => o with { WatchProgressTimeout = TimeSpan.FromSeconds(90) });
         (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", []));
         var watch = await h.Source.NextWatchAsync();
         Assert.Equal(300, watch.Options.TimeoutSeconds); // server-side timeout 5 min: the bookmark-based bound is shorter
@@ -449,7 +449,7 @@ public sealed class ReflectorTests
     [Fact]
     public async Task Section5_2_ServerRejectingWatchList_FallsBack_AndIsNotAskedAgain()
     {
-        await using var h = new InformerHarness(o => o.UseWatchList = true);
+        await using var h = new InformerHarness(o => o with { UseWatchList = true });
         (await h.Source.NextWatchAsync()).Fail(new InvalidException(System.Net.HttpStatusCode.UnprocessableEntity, "Invalid", "resourceVersionMatch: Forbidden", null, null));
         (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", []));
         var watch = await h.Source.NextWatchAsync();

@@ -32,6 +32,92 @@ public sealed class SharedIndexInformerTests
     }
 
     [Fact]
+    public async Task Options_are_copied_at_Create_the_callers_object_is_never_written_and_later_changes_do_nothing()
+    {
+        var indexers = new Dictionary<string, IndexFunc<TestPod>> { ["name"] = p => [p.Metadata!.Name!] };
+        var options = new SharedIndexInformerOptions<TestPod> { Indexers = indexers, UseWatchList = false };
+        var client = new ResourceClientStub();
+        var informer = SharedIndexInformer.Create(client, options);
+
+        Assert.Equal(default, options.Resource); // not written back into the caller's object
+        Assert.Equal(GroupVersionResource.Pods, informer.Resource);
+
+        // The indexer map the caller still holds is not the informer's.
+        indexers["late"] = p => ["x"];
+        informer.Indexer.Add(Pod("ns", "a", "1"));
+        Assert.Single(informer.Indexer.ByIndex("name", "a"));
+        Assert.Throws<KeyNotFoundException>(() => informer.Indexer.ByIndex("late", "x"));
+    }
+
+    [Theory]
+    [InlineData("ListPageSize")]
+    [InlineData("MinWatchTimeout")]
+    [InlineData("RequestProgressTimeout")]
+    [InlineData("WatchProgressTimeout")]
+    [InlineData("DefaultResyncPeriod")]
+    [InlineData("InitialBackoff")]
+    [InlineData("MaxBackoff")]
+    public void Invalid_options_fail_Create_with_a_message_naming_the_option(string option)
+    {
+        var options = option switch
+        {
+            "ListPageSize" => new SharedIndexInformerOptions<TestPod> { ListPageSize = 0 },
+            "MinWatchTimeout" => new SharedIndexInformerOptions<TestPod> { MinWatchTimeout = TimeSpan.FromMilliseconds(500) },
+            "RequestProgressTimeout" => new SharedIndexInformerOptions<TestPod> { RequestProgressTimeout = TimeSpan.Zero },
+            "WatchProgressTimeout" => new SharedIndexInformerOptions<TestPod> { WatchProgressTimeout = TimeSpan.FromSeconds(-1) },
+            "DefaultResyncPeriod" => new SharedIndexInformerOptions<TestPod> { DefaultResyncPeriod = TimeSpan.FromSeconds(-1) },
+            "InitialBackoff" => new SharedIndexInformerOptions<TestPod> { InitialBackoff = TimeSpan.Zero },
+            _ => new SharedIndexInformerOptions<TestPod> { InitialBackoff = TimeSpan.FromSeconds(10), MaxBackoff = TimeSpan.FromSeconds(5) },
+        };
+        var error = Assert.ThrowsAny<ArgumentException>(() => SharedIndexInformer.Create(new FakeListWatch(), options));
+        Assert.Equal(option, error.ParamName);
+        Assert.Contains("SharedIndexInformerOptions." + option, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_key_function_and_the_backoff_are_configurable()
+    {
+        await using var h = new InformerHarness(o => o with
+        {
+            KeyFunction = p => p.Metadata!.Name!.ToUpperInvariant(),
+            InitialBackoff = TimeSpan.FromSeconds(2),
+            MaxBackoff = TimeSpan.FromSeconds(3),
+        });
+        (await h.Source.NextListAsync()).Reply.SetException(new KubeConsistency.Client.ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(2)).WaitAsync(Guard);
+        h.Time.Advance(TimeSpan.FromSeconds(2));
+        (await h.Source.NextListAsync()).Reply.SetException(new KubeConsistency.Client.ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(3)).WaitAsync(Guard); // doubled, capped at 3 s
+        h.Time.Advance(TimeSpan.FromSeconds(3));
+        (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", [Pod("ns", "a", "1")]));
+        await h.Informer.WaitForSyncAsync().WaitAsync(Guard);
+        Assert.Equal(["A"], h.Informer.Indexer.ListKeys());
+        Assert.True(h.Informer.Indexer.TryGetByKey("A", out _));
+    }
+
+    /// <summary>A list/watch that says which resource it serves (as an <see cref="KubeConsistency.Client.IResourceClient{T}"/> does).</summary>
+    private sealed class ResourceClientStub : KubeConsistency.Client.IResourceClient<TestPod>
+    {
+        public GroupVersionResource Resource => GroupVersionResource.Pods;
+
+        public ValueTask<KubeConsistency.Client.ListPage<TestPod>> ListAsync(KubeConsistency.Client.ListOptions options, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<KubeConsistency.Client.WatchEvent<TestPod>> WatchAsync(KubeConsistency.Client.WatchOptions options, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<TestPod> GetAsync(string? @namespace, string name, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<TestPod> CreateAsync(TestPod obj, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<TestPod> UpdateAsync(TestPod obj, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<TestPod> UpdateStatusAsync(TestPod obj, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<TestPod> PatchAsync(string? @namespace, string name, ReadOnlyMemory<byte> mergePatchJson, bool status = false, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<TestPod?> DeleteAsync(string? @namespace, string name, KubeConsistency.Client.DeleteOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public async Task A_store_RV_that_arrives_while_a_wait_registers_completes_the_wait()
     {
         // The consumer applies the RV and looks for waiters exactly between the waiter's first look at the store RV and
@@ -103,7 +189,7 @@ public sealed class SharedIndexInformerTests
     [Fact]
     public async Task Section3_4_ResyncDeliversSameRvUpdates_OnlyToHandlersWhoseResyncIsDue()
     {
-        await using var h = new InformerHarness(o => o.DefaultResyncPeriod = TimeSpan.Zero, start: false);
+        await using var h = new InformerHarness(o => o with { DefaultResyncPeriod = TimeSpan.Zero }, start: false);
         var resyncing = new ChannelHandler();
         h.Informer.AddEventHandler(resyncing, TimeSpan.FromSeconds(30));
         h.Start();
@@ -188,9 +274,9 @@ public sealed class SharedIndexInformerTests
         var source = new FakeListWatch { AutoList = _ => FakeListWatch.Page("1", [Pod("ns", "a", "1")]) };
         var created = 0;
         var factory = new SharedInformerFactory(new SharedInformerFactoryOptions { InformerName = "factory-" + Guid.NewGuid().ToString("N") });
-        var first = factory.GetOrAdd(GroupVersionResource.Pods, () => { created++; return (KubeConsistency.Client.IListWatch<TestPod>)source; }, configure: o => o.UseWatchList = false);
+        var first = factory.GetOrAdd(GroupVersionResource.Pods, () => { created++; return (KubeConsistency.Client.IListWatch<TestPod>)source; }, configure: o => o with { UseWatchList = false });
         var second = factory.GetOrAdd(GroupVersionResource.Pods, () => { created++; return (KubeConsistency.Client.IListWatch<TestPod>)source; });
-        var other = factory.GetOrAdd(GroupVersionResource.Pods, () => { created++; return (KubeConsistency.Client.IListWatch<TestPod>)source; }, scope: "other", configure: o => o.UseWatchList = false);
+        var other = factory.GetOrAdd(GroupVersionResource.Pods, () => { created++; return (KubeConsistency.Client.IListWatch<TestPod>)source; }, scope: "other", configure: o => o with { UseWatchList = false });
         Assert.Same(first, second);
         Assert.NotSame(first, other);
         Assert.Equal(2, created);

@@ -134,7 +134,7 @@ public sealed class InformerIntegrationTests
     [Fact]
     public async Task Section5_2_WatchList_SyncsWithoutAList_AtTheEndBookmarkRv()
     {
-        await using var h = await IntegrationHarness.StartAsync(o => o.UseWatchList = true, start: false);
+        await using var h = await IntegrationHarness.StartAsync(o => o with { UseWatchList = true }, start: false);
         for (var i = 0; i < 10; i++)
         {
             h.CreatePod("p" + i);
@@ -157,7 +157,7 @@ public sealed class InformerIntegrationTests
     public async Task Section5_2_WatchListFailure_FallsBackToList()
     {
         await using var h = await IntegrationHarness.StartAsync(
-            o => o.UseWatchList = true,
+            o => o with { UseWatchList = true },
             beforeStart: x => x.Server.Faults.FailNextRequests(1, 500, filter: r => r.Verb == "watch"));
         h.CreatePod("a");
         await h.Informer.WaitForSyncAsync().WaitAsync(Guard);

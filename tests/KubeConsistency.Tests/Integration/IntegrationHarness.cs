@@ -40,7 +40,7 @@ public sealed class IntegrationHarness : IAsyncDisposable
     public Task? Run { get; private set; }
 
     public static async Task<IntegrationHarness> StartAsync(
-        Action<SharedIndexInformerOptions<Pod>>? configureInformer = null,
+        Func<SharedIndexInformerOptions<Pod>, SharedIndexInformerOptions<Pod>>? configureInformer = null,
         Action<EmbeddedApiServerOptions>? configureServer = null,
         Action<IntegrationHarness>? beforeStart = null,
         TimeProvider? informerTime = null,
@@ -58,7 +58,7 @@ public sealed class IntegrationHarness : IAsyncDisposable
             UseWatchList = false,
             Indexers = new Dictionary<string, IndexFunc<Pod>> { [Indexes.Namespace] = Indexes.ByNamespace<Pod>() },
         };
-        configureInformer?.Invoke(options);
+        options = configureInformer?.Invoke(options) ?? options;
         h.Informer = SharedIndexInformer.Create(h.Pods, options);
         h.Informer.AddEventHandler(h.Events);
         beforeStart?.Invoke(h);

@@ -91,7 +91,7 @@ public sealed class KubernetesClientInformerTests
         var created = await widgets.CreateAsync(new Widget { Metadata = new V1ObjectMeta { Name = "w1" }, Spec = new WidgetSpec { Size = 3 } });
         Assert.Equal(3, created.Spec!.Size);
 
-        var informer = h.Client.CreateInformer<Widget>(new KubernetesResourceOptions { Namespace = "default" }, o => o.Indexers = new Dictionary<string, IndexFunc<Widget>> { ["size"] = w => [w.Spec?.Size.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""] });
+        var informer = h.Client.CreateInformer<Widget>(new KubernetesResourceOptions { Namespace = "default" }, new SharedIndexInformerOptions<Widget> { Indexers = new Dictionary<string, IndexFunc<Widget>> { ["size"] = w => [w.Spec?.Size.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""] } });
         using var stop = new CancellationTokenSource();
         var run = informer.RunAsync(stop.Token);
         await informer.WaitForSyncAsync().WaitAsync(Guard);
