@@ -110,56 +110,16 @@ internal static class StatusErrors
 
     private static KubernetesApiException Create(HttpStatusCode code, string reason, string message, TimeSpan? retryAfter, JsonElement? status)
     {
-        // A known reason decides (apierrors.ReasonForError); an unknown or empty one falls back to the code.
-        switch (reason)
+        // The errors callers branch on get their own type; every other one is a KubernetesApiException whose Is…
+        // predicates classify it (a known reason decides, else the code: apierrors.ReasonForError).
+        var probe = new KubernetesApiException(code, reason, message, retryAfter, status);
+        return probe.EffectiveReason switch
         {
-            case "BadRequest":
-                return new BadRequestException(code, reason, message, retryAfter, status);
-            case "Unauthorized":
-                return new UnauthorizedException(code, reason, message, retryAfter, status);
-            case "Forbidden":
-                return new ForbiddenException(code, reason, message, retryAfter, status);
-            case "NotFound":
-                return new NotFoundException(code, reason, message, retryAfter, status);
-            case "MethodNotAllowed":
-                return new MethodNotAllowedException(code, reason, message, retryAfter, status);
-            case "AlreadyExists":
-                return new AlreadyExistsException(code, reason, message, retryAfter, status);
-            case "Conflict":
-                return new ConflictException(code, reason, message, retryAfter, status);
-            case "Gone":
-            case "Expired":
-                return new ResourceExpiredException(code, reason, message, retryAfter, status);
-            case "Invalid":
-                return new InvalidException(code, reason, message, retryAfter, status);
-            case "TooManyRequests":
-                return new TooManyRequestsException(code, reason, message, retryAfter, status);
-            case "Timeout":
-            case "ServerTimeout":
-                return new ServerTimeoutException(code, reason, message, retryAfter, status);
-            case "InternalError":
-            case "ServiceUnavailable":
-                return new ServerErrorException(code, reason, message, retryAfter, status);
-            case "NotAcceptable":
-            case "UnsupportedMediaType":
-            case "RequestEntityTooLarge":
-                return new KubernetesApiException(code, reason, message, retryAfter, status);
-        }
-
-        return (int)code switch
-        {
-            400 => new BadRequestException(code, reason, message, retryAfter, status),
-            401 => new UnauthorizedException(code, reason, message, retryAfter, status),
-            403 => new ForbiddenException(code, reason, message, retryAfter, status),
-            404 => new NotFoundException(code, reason, message, retryAfter, status),
-            405 => new MethodNotAllowedException(code, reason, message, retryAfter, status),
-            409 => new ConflictException(code, reason, message, retryAfter, status),
-            410 => new ResourceExpiredException(code, reason, message, retryAfter, status),
-            422 => new InvalidException(code, reason, message, retryAfter, status),
-            429 => new TooManyRequestsException(code, reason, message, retryAfter, status),
-            504 => new ServerTimeoutException(code, reason, message, retryAfter, status),
-            >= 500 and < 600 => new ServerErrorException(code, reason, message, retryAfter, status),
-            _ => new KubernetesApiException(code, reason, message, retryAfter, status),
+            "NotFound" => new NotFoundException(code, reason, message, retryAfter, status),
+            "AlreadyExists" => new AlreadyExistsException(code, reason, message, retryAfter, status),
+            "Conflict" => new ConflictException(code, reason, message, retryAfter, status),
+            "Expired" or "Gone" => new ResourceExpiredException(code, reason, message, retryAfter, status),
+            _ => probe,
         };
     }
 }

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Cache;
 
 namespace KubeConsistency.Benchmarks.Foundation;

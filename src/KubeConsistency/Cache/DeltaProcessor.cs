@@ -1,3 +1,4 @@
+using KubeConsistency.Cache.Advanced;
 namespace KubeConsistency.Cache;
 
 /// <summary>

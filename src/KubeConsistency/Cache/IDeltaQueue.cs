@@ -1,18 +1,6 @@
+using KubeConsistency.Cache.Advanced;
+
 namespace KubeConsistency.Cache;
-
-/// <summary>Processes one popped delta.</summary>
-/// <typeparam name="T">The object type.</typeparam>
-/// <param name="delta">The delta.</param>
-/// <param name="isInInitialList">Whether the delta belongs to the initial list (the queue had not synced when it was popped).</param>
-public delegate void PopProcessor<T>(Delta<T> delta, bool isInInitialList)
-    where T : class;
-
-/// <summary>Processes a popped batch of deltas with distinct keys.</summary>
-/// <typeparam name="T">The object type.</typeparam>
-/// <param name="deltas">The batch, oldest first; valid only during the call.</param>
-/// <param name="isInInitialList">Whether the batch belongs to the initial list.</param>
-public delegate void BatchProcessor<T>(ReadOnlySpan<Delta<T>> deltas, bool isInInitialList)
-    where T : class;
 
 /// <summary>
 /// The informer's queue between the reflector (producer) and the store/handlers (one consumer)

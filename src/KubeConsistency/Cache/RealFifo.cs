@@ -1,3 +1,4 @@
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Metrics;
 
 namespace KubeConsistency.Cache;

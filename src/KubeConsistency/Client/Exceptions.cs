@@ -147,8 +147,10 @@ public sealed record StatusCause(string? Reason, string? Message, string? Field)
 
 /// <summary>
 /// The API server answered with an error (an HTTP error status, or a watch <c>ERROR</c> event), carrying the
-/// server's <c>Status</c> (Go: <c>apierrors.StatusError</c>). Subclasses mirror client-go's <c>apierrors.IsXxx</c>
-/// predicates: the reason decides when it is a known one, else the HTTP status code.
+/// server's <c>Status</c> (Go: <c>apierrors.StatusError</c>). The <c>Is…</c> predicates are client-go's
+/// <c>apierrors.IsXxx</c>: a known Status reason decides, else the HTTP status code. The errors callers branch on most
+/// have a type of their own: <see cref="NotFoundException"/>, <see cref="ConflictException"/>,
+/// <see cref="AlreadyExistsException"/> and <see cref="ResourceExpiredException"/>.
 /// </summary>
 public class KubernetesApiException : KubernetesClientException
 {
@@ -242,119 +244,76 @@ public class KubernetesApiException : KubernetesClientException
     /// The reflector then relists with an unset resource version (upstream-semantics.md §5.1).
     /// </summary>
     public bool IsTooLargeResourceVersion =>
-        this is ServerTimeoutException &&
+        IsServerTimeout &&
         (Causes.Any(c => c.Reason == "ResourceVersionTooLarge") || Message.Contains("Too large resource version", StringComparison.Ordinal));
+
+    /// <summary>
+    /// The reason that classifies this error (Go: <c>apierrors.ReasonForError</c> with the status-code fallback of the
+    /// <c>IsXxx</c> predicates): the Status reason when it is a known one, else the reason the HTTP status code stands for.
+    /// </summary>
+    public string EffectiveReason => Reason is { } r && KnownReasons.Contains(r) ? r : ReasonForCode((int)StatusCode);
+
+    /// <summary>400 <c>BadRequest</c>: a malformed request, selector or continue token.</summary>
+    public bool IsBadRequest => EffectiveReason == "BadRequest";
+
+    /// <summary>401 <c>Unauthorized</c>: the credentials were missing or rejected.</summary>
+    public bool IsUnauthorized => EffectiveReason == "Unauthorized";
+
+    /// <summary>403 <c>Forbidden</c>: authenticated but not allowed (RBAC, admission).</summary>
+    public bool IsForbidden => EffectiveReason == "Forbidden";
+
+    /// <summary>404 <c>NotFound</c>.</summary>
+    public bool IsNotFound => EffectiveReason == "NotFound";
+
+    /// <summary>405 <c>MethodNotAllowed</c>: the verb is not supported for the resource (e.g. a watch-list on an old server).</summary>
+    public bool IsMethodNotSupported => EffectiveReason == "MethodNotAllowed";
+
+    /// <summary>409 <c>AlreadyExists</c>.</summary>
+    public bool IsAlreadyExists => EffectiveReason == "AlreadyExists";
+
+    /// <summary>409 <c>Conflict</c>: an optimistic-concurrency or precondition failure.</summary>
+    public bool IsConflict => EffectiveReason == "Conflict";
+
+    /// <summary>410 <c>Expired</c>/<c>Gone</c>: a resource version or continue token that is too old; relist.</summary>
+    public bool IsResourceExpired => EffectiveReason is "Expired" or "Gone";
+
+    /// <summary>422 <c>Invalid</c>: validation failed; see <see cref="Causes"/>.</summary>
+    public bool IsInvalid => EffectiveReason == "Invalid";
+
+    /// <summary>429 <c>TooManyRequests</c>: throttled; retry after <see cref="RetryAfter"/>.</summary>
+    public bool IsTooManyRequests => EffectiveReason == "TooManyRequests";
+
+    /// <summary>504 <c>Timeout</c> or <c>ServerTimeout</c>: the server could not finish in time.</summary>
+    public bool IsServerTimeout => EffectiveReason is "Timeout" or "ServerTimeout";
+
+    /// <summary>A 5xx server error (<c>InternalError</c>, <c>ServiceUnavailable</c>, timeouts).</summary>
+    public bool IsServerError => (int)StatusCode is >= 500 and < 600;
+
+    private static readonly HashSet<string> KnownReasons = new(StringComparer.Ordinal)
+    {
+        "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "AlreadyExists", "Conflict", "Gone", "Expired",
+        "Invalid", "TooManyRequests", "Timeout", "ServerTimeout", "InternalError", "ServiceUnavailable", "NotAcceptable",
+        "UnsupportedMediaType", "RequestEntityTooLarge",
+    };
+
+    private static string ReasonForCode(int code) => code switch
+    {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        409 => "Conflict",
+        410 => "Expired",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        504 => "Timeout",
+        >= 500 and < 600 => "InternalError",
+        _ => string.Empty,
+    };
 
     private static string? StringOf(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-}
-
-/// <summary>400 Bad Request (reason <c>BadRequest</c>): a malformed request, selector or continue token.</summary>
-public sealed class BadRequestException : KubernetesApiException
-{
-    /// <summary>Creates the exception.</summary>
-    public BadRequestException()
-        : this("the server rejected our request for an unknown reason")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    public BadRequestException(string message)
-        : base(HttpStatusCode.BadRequest, "BadRequest", message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public BadRequestException(string message, Exception? innerException)
-        : base(HttpStatusCode.BadRequest, "BadRequest", message, innerException: innerException)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">The status code.</param>
-    /// <param name="reason">The reason.</param>
-    /// <param name="message">The message.</param>
-    /// <param name="retryAfter">The suggested delay.</param>
-    /// <param name="status">The raw Status.</param>
-    public BadRequestException(HttpStatusCode statusCode, string? reason, string message, TimeSpan? retryAfter, JsonElement? status)
-        : base(statusCode, reason, message, retryAfter, status)
-    {
-    }
-}
-
-/// <summary>401 Unauthorized (reason <c>Unauthorized</c>): missing or rejected credentials.</summary>
-public sealed class UnauthorizedException : KubernetesApiException
-{
-    /// <summary>Creates the exception.</summary>
-    public UnauthorizedException()
-        : this("the server has asked for the client to provide credentials")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    public UnauthorizedException(string message)
-        : base(HttpStatusCode.Unauthorized, "Unauthorized", message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public UnauthorizedException(string message, Exception? innerException)
-        : base(HttpStatusCode.Unauthorized, "Unauthorized", message, innerException: innerException)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">The status code.</param>
-    /// <param name="reason">The reason.</param>
-    /// <param name="message">The message.</param>
-    /// <param name="retryAfter">The suggested delay.</param>
-    /// <param name="status">The raw Status.</param>
-    public UnauthorizedException(HttpStatusCode statusCode, string? reason, string message, TimeSpan? retryAfter, JsonElement? status)
-        : base(statusCode, reason, message, retryAfter, status)
-    {
-    }
-}
-
-/// <summary>403 Forbidden (reason <c>Forbidden</c>): authenticated but not authorized.</summary>
-public sealed class ForbiddenException : KubernetesApiException
-{
-    /// <summary>Creates the exception.</summary>
-    public ForbiddenException()
-        : this("forbidden")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    public ForbiddenException(string message)
-        : base(HttpStatusCode.Forbidden, "Forbidden", message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public ForbiddenException(string message, Exception? innerException)
-        : base(HttpStatusCode.Forbidden, "Forbidden", message, innerException: innerException)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">The status code.</param>
-    /// <param name="reason">The reason.</param>
-    /// <param name="message">The message.</param>
-    /// <param name="retryAfter">The suggested delay.</param>
-    /// <param name="status">The raw Status.</param>
-    public ForbiddenException(HttpStatusCode statusCode, string? reason, string message, TimeSpan? retryAfter, JsonElement? status)
-        : base(statusCode, reason, message, retryAfter, status)
-    {
-    }
 }
 
 /// <summary>404 Not Found (reason <c>NotFound</c>): no such object, resource or API group.</summary>
@@ -388,42 +347,6 @@ public sealed class NotFoundException : KubernetesApiException
     /// <param name="retryAfter">The suggested delay.</param>
     /// <param name="status">The raw Status.</param>
     public NotFoundException(HttpStatusCode statusCode, string? reason, string message, TimeSpan? retryAfter, JsonElement? status)
-        : base(statusCode, reason, message, retryAfter, status)
-    {
-    }
-}
-
-/// <summary>405 Method Not Allowed (reason <c>MethodNotAllowed</c>).</summary>
-public sealed class MethodNotAllowedException : KubernetesApiException
-{
-    /// <summary>Creates the exception.</summary>
-    public MethodNotAllowedException()
-        : this("the server does not allow this method on the requested resource")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    public MethodNotAllowedException(string message)
-        : base(HttpStatusCode.MethodNotAllowed, "MethodNotAllowed", message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public MethodNotAllowedException(string message, Exception? innerException)
-        : base(HttpStatusCode.MethodNotAllowed, "MethodNotAllowed", message, innerException: innerException)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">The status code.</param>
-    /// <param name="reason">The reason.</param>
-    /// <param name="message">The message.</param>
-    /// <param name="retryAfter">The suggested delay.</param>
-    /// <param name="status">The raw Status.</param>
-    public MethodNotAllowedException(HttpStatusCode statusCode, string? reason, string message, TimeSpan? retryAfter, JsonElement? status)
         : base(statusCode, reason, message, retryAfter, status)
     {
     }
@@ -552,159 +475,3 @@ public sealed class ResourceExpiredException : KubernetesApiException
     public string? Continue { get; }
 }
 
-/// <summary>422 Unprocessable Entity (reason <c>Invalid</c>): the object or options failed validation; see <see cref="KubernetesApiException.Causes"/>.</summary>
-public sealed class InvalidException : KubernetesApiException
-{
-    /// <summary>Creates the exception.</summary>
-    public InvalidException()
-        : this("the server rejected our request due to an error in our request")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    public InvalidException(string message)
-        : base(HttpStatusCode.UnprocessableEntity, "Invalid", message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public InvalidException(string message, Exception? innerException)
-        : base(HttpStatusCode.UnprocessableEntity, "Invalid", message, innerException: innerException)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">The status code.</param>
-    /// <param name="reason">The reason.</param>
-    /// <param name="message">The message.</param>
-    /// <param name="retryAfter">The suggested delay.</param>
-    /// <param name="status">The raw Status.</param>
-    public InvalidException(HttpStatusCode statusCode, string? reason, string message, TimeSpan? retryAfter, JsonElement? status)
-        : base(statusCode, reason, message, retryAfter, status)
-    {
-    }
-}
-
-/// <summary>429 Too Many Requests (reason <c>TooManyRequests</c>), thrown once retries are exhausted; see <see cref="KubernetesApiException.RetryAfter"/>.</summary>
-public sealed class TooManyRequestsException : KubernetesApiException
-{
-    /// <summary>Creates the exception.</summary>
-    public TooManyRequestsException()
-        : this("the server has received too many requests and has asked us to try again later")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    public TooManyRequestsException(string message)
-        : base(HttpStatusCode.TooManyRequests, "TooManyRequests", message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public TooManyRequestsException(string message, Exception? innerException)
-        : base(HttpStatusCode.TooManyRequests, "TooManyRequests", message, innerException: innerException)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">The status code.</param>
-    /// <param name="reason">The reason.</param>
-    /// <param name="message">The message.</param>
-    /// <param name="retryAfter">The suggested delay.</param>
-    /// <param name="status">The raw Status.</param>
-    public TooManyRequestsException(HttpStatusCode statusCode, string? reason, string message, TimeSpan? retryAfter, JsonElement? status)
-        : base(statusCode, reason, message, retryAfter, status)
-    {
-    }
-}
-
-/// <summary>A 5xx server error (reasons <c>InternalError</c>, <c>ServiceUnavailable</c>, …), thrown once retries are exhausted.</summary>
-public class ServerErrorException : KubernetesApiException
-{
-    /// <summary>Creates the exception.</summary>
-    public ServerErrorException()
-        : this("an error on the server has prevented the request from succeeding")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    public ServerErrorException(string message)
-        : base(HttpStatusCode.InternalServerError, "InternalError", message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public ServerErrorException(string message, Exception? innerException)
-        : base(HttpStatusCode.InternalServerError, "InternalError", message, innerException: innerException)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">The status code.</param>
-    /// <param name="reason">The reason.</param>
-    /// <param name="message">The message.</param>
-    /// <param name="retryAfter">The suggested delay.</param>
-    /// <param name="status">The raw Status.</param>
-    public ServerErrorException(HttpStatusCode statusCode, string? reason, string message, TimeSpan? retryAfter, JsonElement? status)
-        : base(statusCode, reason, message, retryAfter, status)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">The status code.</param>
-    /// <param name="reason">The reason.</param>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    protected ServerErrorException(HttpStatusCode statusCode, string? reason, string message, Exception? innerException)
-        : base(statusCode, reason, message, innerException: innerException)
-    {
-    }
-}
-
-/// <summary>
-/// 504 Gateway Timeout or reason <c>Timeout</c>/<c>ServerTimeout</c> (Go: <c>IsTimeout</c>/<c>IsServerTimeout</c>),
-/// e.g. a list at a resource version newer than the server's (<see cref="KubernetesApiException.IsTooLargeResourceVersion"/>).
-/// </summary>
-public sealed class ServerTimeoutException : ServerErrorException
-{
-    /// <summary>Creates the exception.</summary>
-    public ServerTimeoutException()
-        : this("the server was unable to return a response in the time allotted, but may still be processing the request")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    public ServerTimeoutException(string message)
-        : base(HttpStatusCode.GatewayTimeout, "Timeout", message, null, null)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public ServerTimeoutException(string message, Exception? innerException)
-        : base(HttpStatusCode.GatewayTimeout, "Timeout", message, innerException)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">The status code.</param>
-    /// <param name="reason">The reason.</param>
-    /// <param name="message">The message.</param>
-    /// <param name="retryAfter">The suggested delay.</param>
-    /// <param name="status">The raw Status.</param>
-    public ServerTimeoutException(HttpStatusCode statusCode, string? reason, string message, TimeSpan? retryAfter, JsonElement? status)
-        : base(statusCode, reason, message, retryAfter, status)
-    {
-    }
-}

@@ -147,7 +147,7 @@ internal sealed class Reflector<T>
                 // deadlocking"; the next cycle tries watch-list again. Only an explicit rejection turns it off for good.
                 Interlocked.Increment(ref _watchListFallbacks);
                 _o.Logger.WatchListFallback(_o.Name, ex);
-                if (ex is BadRequestException or InvalidException or NotFoundException or MethodNotAllowedException or WatchListNotSupportedException)
+                if (ex is KubernetesApiException { IsBadRequest: true } or KubernetesApiException { IsInvalid: true } or KubernetesApiException { IsNotFound: true } or KubernetesApiException { IsMethodNotSupported: true } or WatchListNotSupportedException)
                 {
                     _watchListUnsupported = true;
                     _o.Logger.WatchListUnsupported(_o.Name, ex.Message);
@@ -481,7 +481,7 @@ internal sealed class Reflector<T>
                 _o.Logger.Expired(_o.Name, _lastSyncResourceVersion, ex.Reason ?? "Expired");
                 return;
             }
-            catch (TooManyRequestsException ex)
+            catch (KubernetesApiException ex) when (ex.IsTooManyRequests)
             {
                 Interlocked.Increment(ref _watchFailures);
                 var delay = ex.RetryAfter ?? _backoff.Next();
@@ -626,8 +626,7 @@ internal sealed class Reflector<T>
     }
 
     private static bool IsExpiredOrTooLarge(KubernetesApiException ex) =>
-        ex is ResourceExpiredException ||
-        (ex is ServerTimeoutException && ex.Causes.Any(c => c.Reason == "ResourceVersionTooLarge"));
+        ex is ResourceExpiredException || (ex.IsServerTimeout && ex.Causes.Any(c => c.Reason == "ResourceVersionTooLarge"));
 
     private static bool IsConnectionRefused(Exception ex)
     {
@@ -699,7 +698,7 @@ internal sealed class WatchCancellation : IDisposable
 }
 
 /// <summary>The server did not complete a watch-list (no <c>k8s.io/initial-events-end</c> bookmark).</summary>
-public sealed class WatchListNotSupportedException(string message) : Exception(message);
+internal sealed class WatchListNotSupportedException(string message) : Exception(message);
 
 /// <summary>A watch ended within a second without delivering an event (upstream's "very short watch").</summary>
-public sealed class WatchEndedTooSoonException(string message) : Exception(message);
+internal sealed class WatchEndedTooSoonException(string message) : Exception(message);

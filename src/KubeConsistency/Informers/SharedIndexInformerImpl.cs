@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
 using KubeConsistency.Metrics;

@@ -28,6 +28,7 @@ public sealed class WatchTests
         server.Objects.Create(ApiResourceDefinition.ConfigMaps, TestApi.ConfigMap("tick", "wire-other"));
 
         await using var watch = await WatchReader.OpenAsync(client, $"/api/v1/namespaces/wire/pods?watch=true&resourceVersion={rv0}&timeoutSeconds=25");
+        await clock.WaitForTimersAsync(1).WaitAsync(TestApi.Guard); // the server has armed its watch timers: advancing now reaches them
         Assert.Equal(HttpStatusCode.OK, watch.Response.StatusCode);
         Assert.Equal("application/json", watch.Response.Content.Headers.ContentType!.MediaType);
         Assert.True(watch.Response.Headers.TransferEncodingChunked);
@@ -60,6 +61,7 @@ public sealed class WatchTests
         using var client = TestApi.Client(server, "curl/8.5.0");
         TestApi.SeedPods(server, "ns", "a", "b");
         await using var watch = await WatchReader.OpenAsync(client, "/api/v1/namespaces/ns/pods?watch=1&pretty=true&timeoutSeconds=5");
+        await clock.WaitForTimersAsync(1).WaitAsync(TestApi.Guard); // the server has armed its watch timers: advancing now reaches them
         clock.Advance(TimeSpan.FromSeconds(5));
         var body = await watch.ReadRestAsync();
         var lines = body.Split('\n');
@@ -94,6 +96,7 @@ public sealed class WatchTests
         TestApi.SeedPods(server, "wire", "alpha");
         var rv0 = server.CurrentResourceVersion;
         await using var watch = await WatchReader.OpenAsync(client, $"/api/v1/namespaces/wire/pods?watch=true&allowWatchBookmarks=true&resourceVersion={rv0}");
+        await clock.WaitForTimersAsync(1).WaitAsync(TestApi.Guard); // the server has armed its watch timers: advancing now reaches them
 
         // A write to another resource in another namespace moves the bookmark revision.
         server.Objects.Create(ApiResourceDefinition.ConfigMaps, TestApi.ConfigMap("tick1", "wire-other"));
@@ -116,6 +119,7 @@ public sealed class WatchTests
         var rv = server.CurrentResourceVersion;
         await using var quiet = await WatchReader.OpenAsync(client, $"/api/v1/namespaces/wire/pods?watch=true&allowWatchBookmarks=true&resourceVersion={rv}&timeoutSeconds=8");
         await using var noBookmarks = await WatchReader.OpenAsync(client, $"/api/v1/namespaces/wire/pods?watch=true&resourceVersion={rv}&timeoutSeconds=9");
+        await clock.WaitForTimersAsync(2).WaitAsync(TestApi.Guard); // the server has armed its watch timers: advancing now reaches them
         clock.Advance(TimeSpan.FromSeconds(8));
         Assert.Empty(await quiet.ReadToEndAsync());
 
@@ -132,6 +136,7 @@ public sealed class WatchTests
         using var client = TestApi.Client(server);
         var rv0 = server.CurrentResourceVersion;
         await using var watch = await WatchReader.OpenAsync(client, $"/api/v1/namespaces/wire/pods?watch=true&allowWatchBookmarks=true&resourceVersion={rv0}&timeoutSeconds=25");
+        await clock.WaitForTimersAsync(1).WaitAsync(TestApi.Guard); // the server has armed its watch timers: advancing now reaches them
         server.Objects.Create(ApiResourceDefinition.ConfigMaps, TestApi.ConfigMap("tick", "other"));
         clock.Advance(TimeSpan.FromSeconds(23));
         var bookmark = await watch.NextAsync();

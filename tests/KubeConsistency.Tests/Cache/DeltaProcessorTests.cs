@@ -1,3 +1,4 @@
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Cache;
 using static KubeConsistency.Tests.TestObjects;
 

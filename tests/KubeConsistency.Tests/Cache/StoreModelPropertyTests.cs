@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Cache;
 using static KubeConsistency.Tests.TestObjects;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Cache;
 using KubeConsistency.Metrics;
 using static KubeConsistency.Tests.TestObjects;

@@ -10,28 +10,28 @@ public sealed class ErrorMappingTests
 {
     public static TheoryData<string, Type, string?> Samples => new()
     {
-        { "400-bad-continue.json", typeof(BadRequestException), "BadRequest" },
-        { "400-bad-fieldSelector.json", typeof(BadRequestException), "BadRequest" },
-        { "400-bad-labelSelector.json", typeof(BadRequestException), "BadRequest" },
-        { "400-continue-with-resourceVersion.json", typeof(BadRequestException), "BadRequest" },
-        { "400-kind-mismatch.json", typeof(BadRequestException), "BadRequest" },
-        { "400-malformed-json.json", typeof(BadRequestException), "BadRequest" },
-        { "400-namespace-mismatch.json", typeof(BadRequestException), "BadRequest" },
+        { "400-bad-continue.json", typeof(KubernetesApiException), "BadRequest" },
+        { "400-bad-fieldSelector.json", typeof(KubernetesApiException), "BadRequest" },
+        { "400-bad-labelSelector.json", typeof(KubernetesApiException), "BadRequest" },
+        { "400-continue-with-resourceVersion.json", typeof(KubernetesApiException), "BadRequest" },
+        { "400-kind-mismatch.json", typeof(KubernetesApiException), "BadRequest" },
+        { "400-malformed-json.json", typeof(KubernetesApiException), "BadRequest" },
+        { "400-namespace-mismatch.json", typeof(KubernetesApiException), "BadRequest" },
         { "404-not-found.json", typeof(NotFoundException), "NotFound" },
         { "404-unknown-resource.json", typeof(NotFoundException), "NotFound" },
-        { "405-delete-on-status.json", typeof(MethodNotAllowedException), "MethodNotAllowed" },
-        { "405-post-to-named-resource.json", typeof(MethodNotAllowedException), "MethodNotAllowed" },
+        { "405-delete-on-status.json", typeof(KubernetesApiException), "MethodNotAllowed" },
+        { "405-post-to-named-resource.json", typeof(KubernetesApiException), "MethodNotAllowed" },
         { "406-not-acceptable.json", typeof(KubernetesApiException), "NotAcceptable" },
         { "409-already-exists.json", typeof(AlreadyExistsException), "AlreadyExists" },
         { "409-conflict.json", typeof(ConflictException), "Conflict" },
         { "410-continue-expired.json", typeof(ResourceExpiredException), "Expired" },
         { "410-exact-resourceVersion-expired.json", typeof(ResourceExpiredException), "Expired" },
         { "415-patch-with-application-json.json", typeof(KubernetesApiException), "UnsupportedMediaType" },
-        { "422-missing-name.json", typeof(InvalidException), "Invalid" },
-        { "422-resourceVersionMatch-without-resourceVersion.json", typeof(InvalidException), "Invalid" },
-        { "422-watchlist-missing-resourceVersionMatch.json", typeof(InvalidException), "Invalid" },
-        { "500-bad-resourceVersion.json", typeof(ServerErrorException), null },
-        { "504-future-resourceVersion.json", typeof(ServerTimeoutException), "Timeout" },
+        { "422-missing-name.json", typeof(KubernetesApiException), "Invalid" },
+        { "422-resourceVersionMatch-without-resourceVersion.json", typeof(KubernetesApiException), "Invalid" },
+        { "422-watchlist-missing-resourceVersionMatch.json", typeof(KubernetesApiException), "Invalid" },
+        { "500-bad-resourceVersion.json", typeof(KubernetesApiException), null },
+        { "504-future-resourceVersion.json", typeof(KubernetesApiException), "Timeout" },
     };
 
     [WireTheory]
@@ -49,6 +49,7 @@ public sealed class ErrorMappingTests
         Assert.IsType(expectedType, ex);
         Assert.Equal(code, (int)ex.StatusCode);
         Assert.Equal(expectedReason, ex.Reason);
+        AssertClassifiedAs(code, expectedReason, ex);
         Assert.Equal(expected.GetProperty("message").GetString(), ex.Message);
         Assert.True(ex.Status.HasValue);
         Assert.Equal("Status", ex.Status.Value.GetProperty("kind").GetString());
@@ -68,7 +69,7 @@ public sealed class ErrorMappingTests
         await using var server = await LoopbackServer.StartAsync((ctx, _) => Respond.Json(ctx, 422, WireFixtures.Bytes("errors/422-missing-name.json")));
         using var connection = Clients.Connect(server, maxRetries: 0);
 
-        var ex = await Assert.ThrowsAsync<InvalidException>(() => connection.Resource(Clients.Pods()).CreateAsync(new TestPod()).AsTask());
+        var ex = await Assert.ThrowsAsync<KubernetesApiException>(() => connection.Resource(Clients.Pods()).CreateAsync(new TestPod()).AsTask());
 
         Assert.Equal("Pod", ex.Kind);
         var cause = Assert.Single(ex.Causes);
@@ -98,11 +99,12 @@ public sealed class ErrorMappingTests
         });
         using var connection = Clients.Connect(server, maxRetries: 0);
 
-        var ex = await Assert.ThrowsAsync<ServerTimeoutException>(() => connection.Resource(Clients.Pods()).ListAsync(new ListOptions { ResourceVersion = "100000", ResourceVersionMatch = ResourceVersionMatch.NotOlderThan }).AsTask());
+        var ex = await Assert.ThrowsAsync<KubernetesApiException>(() => connection.Resource(Clients.Pods()).ListAsync(new ListOptions { ResourceVersion = "100000", ResourceVersionMatch = ResourceVersionMatch.NotOlderThan }).AsTask());
 
         Assert.True(ex.IsTooLargeResourceVersion);
         Assert.Equal(TimeSpan.FromSeconds(1), ex.RetryAfter);
-        Assert.IsAssignableFrom<ServerErrorException>(ex);
+        Assert.True(ex.IsServerTimeout);
+        Assert.True(ex.IsServerError);
     }
 
     [Fact]
@@ -112,9 +114,10 @@ public sealed class ErrorMappingTests
         await using var server = await LoopbackServer.StartAsync((ctx, _) => Respond.Json(ctx, 429, body));
         using var connection = Clients.Connect(server, maxRetries: 0);
 
-        var ex = await Assert.ThrowsAsync<TooManyRequestsException>(() => connection.Resource(Clients.Pods()).GetAsync("wire", "a").AsTask());
+        var ex = await Assert.ThrowsAsync<KubernetesApiException>(() => connection.Resource(Clients.Pods()).GetAsync("wire", "a").AsTask());
 
         Assert.Equal(TimeSpan.FromSeconds(7), ex.RetryAfter);
+        Assert.True(ex.IsTooManyRequests);
     }
 
     [WireFact]
@@ -135,13 +138,13 @@ public sealed class ErrorMappingTests
     [Theory]
     [InlineData("POST", 409, typeof(AlreadyExistsException), "AlreadyExists")]
     [InlineData("PUT", 409, typeof(ConflictException), "Conflict")]
-    [InlineData("GET", 401, typeof(UnauthorizedException), "Unauthorized")]
-    [InlineData("GET", 403, typeof(ForbiddenException), "Forbidden")]
-    [InlineData("GET", 400, typeof(BadRequestException), "BadRequest")]
+    [InlineData("GET", 401, typeof(KubernetesApiException), "Unauthorized")]
+    [InlineData("GET", 403, typeof(KubernetesApiException), "Forbidden")]
+    [InlineData("GET", 400, typeof(KubernetesApiException), "BadRequest")]
     [InlineData("GET", 410, typeof(ResourceExpiredException), null)]
-    [InlineData("GET", 502, typeof(ServerErrorException), "InternalError")]
-    [InlineData("GET", 503, typeof(ServerErrorException), "ServiceUnavailable")]
-    [InlineData("GET", 504, typeof(ServerTimeoutException), "Timeout")]
+    [InlineData("GET", 502, typeof(KubernetesApiException), "InternalError")]
+    [InlineData("GET", 503, typeof(KubernetesApiException), "ServiceUnavailable")]
+    [InlineData("GET", 504, typeof(KubernetesApiException), "Timeout")]
     [InlineData("GET", 418, typeof(KubernetesApiException), null)]
     public async Task Plain_text_error_bodies_map_by_status(string method, int code, Type expectedType, string? expectedReason)
     {
@@ -160,6 +163,7 @@ public sealed class ErrorMappingTests
         Assert.IsType(expectedType, ex);
         Assert.Equal(code, (int)ex.StatusCode);
         Assert.Equal(expectedReason, ex.Reason);
+        AssertClassifiedAs(code, expectedReason, ex);
         if (code == 403)
         {
             Assert.Equal("upstream proxy says no", ex.Message);
@@ -175,5 +179,31 @@ public sealed class ErrorMappingTests
 
         Assert.IsType<ConflictException>(ex);
         Assert.Equal(HttpStatusCode.InternalServerError, ex.StatusCode);
+    }
+
+    /// <summary>Exactly the one <c>Is…</c> predicate the reason (or, without a known one, the code) stands for is true (apierrors.IsXxx).</summary>
+    private static void AssertClassifiedAs(int code, string? reason, KubernetesApiException ex)
+    {
+        var effective = reason is "BadRequest" or "Unauthorized" or "Forbidden" or "NotFound" or "MethodNotAllowed" or "AlreadyExists" or "Conflict" or "Gone" or "Expired" or "Invalid" or "TooManyRequests" or "Timeout" or "ServerTimeout" or "InternalError" or "ServiceUnavailable" or "NotAcceptable" or "UnsupportedMediaType" or "RequestEntityTooLarge"
+            ? reason
+            : code switch { 400 => "BadRequest", 401 => "Unauthorized", 403 => "Forbidden", 404 => "NotFound", 405 => "MethodNotAllowed", 409 => "Conflict", 410 => "Expired", 422 => "Invalid", 429 => "TooManyRequests", 504 => "Timeout", >= 500 and < 600 => "InternalError", _ => "" };
+        Assert.Equal(effective, ex.EffectiveReason);
+        var predicates = new Dictionary<string, bool>
+        {
+            ["BadRequest"] = ex.IsBadRequest,
+            ["Unauthorized"] = ex.IsUnauthorized,
+            ["Forbidden"] = ex.IsForbidden,
+            ["NotFound"] = ex.IsNotFound,
+            ["MethodNotAllowed"] = ex.IsMethodNotSupported,
+            ["AlreadyExists"] = ex.IsAlreadyExists,
+            ["Conflict"] = ex.IsConflict,
+            ["Expired"] = ex.IsResourceExpired,
+            ["Invalid"] = ex.IsInvalid,
+            ["TooManyRequests"] = ex.IsTooManyRequests,
+            ["Timeout"] = ex.IsServerTimeout,
+        };
+        var key = effective switch { "Gone" => "Expired", "ServerTimeout" => "Timeout", _ => effective };
+        Assert.All(predicates, kv => Assert.Equal(kv.Key == key, kv.Value));
+        Assert.Equal(code is >= 500 and < 600, ex.IsServerError);
     }
 }

@@ -83,7 +83,8 @@ public sealed class RetryTests
             time.Advance(TimeSpan.FromSeconds(3));
         }
 
-        var ex = await Assert.ThrowsAsync<TooManyRequestsException>(() => listing.WaitAsync(Clients.Guard));
+        var ex = await Assert.ThrowsAsync<KubernetesApiException>(() => listing.WaitAsync(Clients.Guard));
+        Assert.True(ex.IsTooManyRequests);
 
         Assert.Equal(TimeSpan.FromSeconds(3), ex.RetryAfter);
         Assert.Equal("too many requests, please try again later", ex.Message);
@@ -128,7 +129,7 @@ public sealed class RetryTests
         });
         using var connection = Clients.Connect(server, time);
 
-        var ex = await Assert.ThrowsAnyAsync<ServerErrorException>(() => connection.Resource(Clients.Pods()).UpdateAsync(new TestPod { Metadata = new TestObjectMeta { Name = "a" } }).AsTask().WaitAsync(Clients.Guard));
+        var ex = await Assert.ThrowsAnyAsync<KubernetesApiException>(() => connection.Resource(Clients.Pods()).UpdateAsync(new TestPod { Metadata = new TestObjectMeta { Name = "a" } }).AsTask().WaitAsync(Clients.Guard));
 
         Assert.Equal(code, (int)ex.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(1), ex.RetryAfter);
@@ -168,7 +169,7 @@ public sealed class RetryTests
         await using var server = await LoopbackServer.StartAsync((ctx, _) => Respond.Json(ctx, 500, "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"internal\",\"reason\":\"InternalError\",\"code\":500}"));
         using var connection = Clients.Connect(server, new ManualTimeProvider());
 
-        await Assert.ThrowsAsync<ServerErrorException>(() => connection.Resource(Clients.Pods()).GetAsync("wire", "a").AsTask().WaitAsync(Clients.Guard));
+        await Assert.ThrowsAsync<KubernetesApiException>(() => connection.Resource(Clients.Pods()).GetAsync("wire", "a").AsTask().WaitAsync(Clients.Guard));
 
         Assert.Single(server.Requests);
     }

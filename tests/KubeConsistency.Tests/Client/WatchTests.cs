@@ -229,7 +229,7 @@ public sealed class WatchTests
         await using var server = await LoopbackServer.StartAsync((ctx, _) => Respond.Lines(ctx, body));
         using var connection = Clients.Connect(server);
 
-        var ex = await Assert.ThrowsAsync<ServerErrorException>(() => Clients.CollectAsync(connection.Resource(Clients.Pods()).WatchAsync(new WatchOptions())).WaitAsync(Clients.Guard));
+        var ex = await Assert.ThrowsAsync<KubernetesApiException>(() => Clients.CollectAsync(connection.Resource(Clients.Pods()).WatchAsync(new WatchOptions())).WaitAsync(Clients.Guard));
 
         Assert.Equal(500, (int)ex.StatusCode);
         Assert.Equal("InternalError", ex.Reason);
@@ -352,7 +352,8 @@ public sealed class WatchTests
         await using var server = await LoopbackServer.StartAsync((ctx, _) => Respond.Json(ctx, 422, body));
         using var connection = Clients.Connect(server);
 
-        var ex = await Assert.ThrowsAsync<InvalidException>(() => Clients.CollectAsync(connection.Resource(Clients.Pods()).WatchAsync(new WatchOptions { SendInitialEvents = true })).WaitAsync(Clients.Guard));
+        var ex = await Assert.ThrowsAsync<KubernetesApiException>(() => Clients.CollectAsync(connection.Resource(Clients.Pods()).WatchAsync(new WatchOptions { SendInitialEvents = true })).WaitAsync(Clients.Guard));
+        Assert.True(ex.IsInvalid);
 
         Assert.Equal(422, (int)ex.StatusCode);
     }

@@ -105,7 +105,7 @@ public sealed class PodControlTests : IAsyncLifetime
         var control = PodControl.Create(new PodControlOptions<CtlPod> { Pods = _pods, Gate = _gate, Expectations = expectations });
 
         // The server rejects an invalid label value (422).
-        await Assert.ThrowsAsync<InvalidException>(async () =>
+        await Assert.ThrowsAsync<KubernetesApiException>(async () =>
             await control.CreatePodAsync(Ns, WebRef, new Dictionary<string, string> { ["app"] = "not a valid value!" }, ControllerTest.PodFrom));
 
         // Upstream refuses pods without labels and invalid controller refs before sending anything.

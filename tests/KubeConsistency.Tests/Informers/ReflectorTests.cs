@@ -1,3 +1,4 @@
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
 using KubeConsistency.Informers;
@@ -212,7 +213,7 @@ public sealed class ReflectorTests
         var delays = new List<TimeSpan?>();
         for (var i = 0; i < 8; i++)
         {
-            (await h.Source.NextListAsync()).Reply.SetException(new ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
+            (await h.Source.NextListAsync()).Reply.SetException(new KubernetesApiException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
 
             // The backoff, not the LIST page's progress bound (60 s), which goes when the page fails.
             await h.Time.WaitForTimersAsync(d => d.Count == 1 && d[0] < TimeSpan.FromSeconds(60)).WaitAsync(TimeSpan.FromSeconds(10));
@@ -292,7 +293,7 @@ public sealed class ReflectorTests
     public async Task Section5_2_AWatchListError_FallsBackToListForOneCycleOnly()
     {
         await using var h = new InformerHarness(o => o with { UseWatchList = true });
-        (await h.Source.NextWatchAsync()).Fail(new ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "etcd hiccup", null, null));
+        (await h.Source.NextWatchAsync()).Fail(new KubernetesApiException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "etcd hiccup", null, null));
         var (list, reply) = await h.Source.NextListAsync();
         Assert.Equal("0", list.ResourceVersion);
         reply.SetResult(FakeListWatch.Page("50", [Pod("ns", "a", "20")]));
@@ -450,7 +451,7 @@ public sealed class ReflectorTests
     public async Task Section5_2_ServerRejectingWatchList_FallsBack_AndIsNotAskedAgain()
     {
         await using var h = new InformerHarness(o => o with { UseWatchList = true });
-        (await h.Source.NextWatchAsync()).Fail(new InvalidException(System.Net.HttpStatusCode.UnprocessableEntity, "Invalid", "resourceVersionMatch: Forbidden", null, null));
+        (await h.Source.NextWatchAsync()).Fail(new KubernetesApiException(System.Net.HttpStatusCode.UnprocessableEntity, "Invalid", "resourceVersionMatch: Forbidden", null, null));
         (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", []));
         var watch = await h.Source.NextWatchAsync();
         Assert.Null(watch.Options.SendInitialEvents);

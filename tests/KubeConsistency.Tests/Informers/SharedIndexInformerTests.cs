@@ -83,10 +83,10 @@ public sealed class SharedIndexInformerTests
             InitialBackoff = TimeSpan.FromSeconds(2),
             MaxBackoff = TimeSpan.FromSeconds(3),
         });
-        (await h.Source.NextListAsync()).Reply.SetException(new KubeConsistency.Client.ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
+        (await h.Source.NextListAsync()).Reply.SetException(new KubeConsistency.Client.KubernetesApiException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
         await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(2)).WaitAsync(Guard);
         h.Time.Advance(TimeSpan.FromSeconds(2));
-        (await h.Source.NextListAsync()).Reply.SetException(new KubeConsistency.Client.ServerErrorException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
+        (await h.Source.NextListAsync()).Reply.SetException(new KubeConsistency.Client.KubernetesApiException(System.Net.HttpStatusCode.InternalServerError, "InternalError", "boom", null, null));
         await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(3)).WaitAsync(Guard); // doubled, capped at 3 s
         h.Time.Advance(TimeSpan.FromSeconds(3));
         (await h.Source.NextListAsync()).Reply.SetResult(FakeListWatch.Page("10", [Pod("ns", "a", "1")]));

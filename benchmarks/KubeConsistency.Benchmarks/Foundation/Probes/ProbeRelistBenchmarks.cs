@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using BenchmarkDotNet.Attributes;
 using KubeConsistency.Benchmarks.Foundation;
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Cache;
 
 namespace KubeConsistency.Benchmarks.Probes;
