@@ -106,6 +106,7 @@ public sealed class WatchTests
         Assert.Equal(wireBookmark, await watch.ReadLineAsync());
 
         // The same revision is repeated while nothing changes.
+        await clock.WaitForTimerDueInAsync(TimeSpan.FromSeconds(60)).WaitAsync(TestApi.Guard); // re-armed for the next bookmark
         clock.Advance(TimeSpan.FromSeconds(60));
         Assert.Equal(wireBookmark, await watch.ReadLineAsync());
     }
@@ -142,6 +143,7 @@ public sealed class WatchTests
         var bookmark = await watch.NextAsync();
         Assert.Equal("BOOKMARK", bookmark.Type());
         Assert.Equal(server.CurrentResourceVersion, bookmark.ObjectRv());
+        await clock.WaitForTimerDueInAsync(TimeSpan.FromSeconds(2)).WaitAsync(TestApi.Guard); // re-armed for the deadline
         clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Null(await watch.ReadLineAsync());
     }

@@ -300,6 +300,40 @@ public sealed partial class WriteTests
         Assert.Null(pod["metadata"]!["generation"]);
     }
 
+    [Fact]
+    public async Task A_pod_on_a_node_terminates_gracefully_until_its_kubelet_deletes_it_with_grace_zero()
+    {
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
+        await using var server = await TestApi.StartAsync(o => o.TimeProvider = clock);
+        using var client = TestApi.Client(server);
+        var scheduled = TestApi.Pod("on-node");
+        scheduled["spec"]!["nodeName"] = "node-1";
+        scheduled["spec"]!["terminationGracePeriodSeconds"] = 20;
+        await TestApi.CreateAsync(client, "/api/v1/namespaces/ns/pods", scheduled);
+        const string path = "/api/v1/namespaces/ns/pods/on-node";
+
+        var terminating = await TestApi.WriteAsync(client, HttpMethod.Delete, path, "{}", HttpStatusCode.OK);
+        Assert.Equal("2026-11-22T10:00:20Z", terminating["metadata"]!["deletionTimestamp"]!.GetValue<string>());
+        Assert.Equal(20, terminating["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
+        var still = await TestApi.GetJsonAsync(client, path);
+        Assert.Equal(terminating["metadata"]!["resourceVersion"]!.GetValue<string>(), still["metadata"]!["resourceVersion"]!.GetValue<string>());
+
+        // A longer grace period changes nothing; a shorter one shortens it.
+        var again = await TestApi.WriteAsync(client, HttpMethod.Delete, path + "?gracePeriodSeconds=60", null!, HttpStatusCode.OK);
+        Assert.Equal(still["metadata"]!["resourceVersion"]!.GetValue<string>(), again["metadata"]!["resourceVersion"]!.GetValue<string>());
+        var shorter = await TestApi.WriteAsync(client, HttpMethod.Delete, path, """{"gracePeriodSeconds":5}""", HttpStatusCode.OK);
+        Assert.Equal(5, shorter["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
+
+        // The kubelet confirms: gone.
+        await TestApi.WriteAsync(client, HttpMethod.Delete, path + "?gracePeriodSeconds=0", null!, HttpStatusCode.OK);
+        await TestApi.GetStringAsync(client, path, HttpStatusCode.NotFound);
+
+        // A pod on no node is deleted at once (the wire: MODIFIED with the deletionTimestamp, then DELETED).
+        await TestApi.CreateAsync(client, "/api/v1/namespaces/ns/pods", TestApi.Pod("unscheduled"));
+        await TestApi.WriteAsync(client, HttpMethod.Delete, "/api/v1/namespaces/ns/pods/unscheduled", "{}", HttpStatusCode.OK);
+        await TestApi.GetStringAsync(client, "/api/v1/namespaces/ns/pods/unscheduled", HttpStatusCode.NotFound);
+    }
+
     [WireFact]
     public async Task Deleting_a_pod_returns_the_pod_and_watchers_see_modified_then_deleted()
     {

@@ -73,9 +73,10 @@ public sealed class KubernetesClientInformerTests
         await h.Server.StopAsync().WaitAsync(Guard);
         h.Server.Objects.Create(ApiResourceDefinition.ConfigMaps, new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "during", ["namespace"] = "default" } });
         await h.Server.RestartAsync().WaitAsync(Guard);
-        var last = await h.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "last" } }, "default");
+        // Written server-side: the point is the informer's recovery, not a client write racing the restart's closed connections.
+        var last = h.Server.Objects.Create(ApiResourceDefinition.ConfigMaps, new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "last", ["namespace"] = "default" } });
 
-        await informer.WaitForStoreResourceVersionAsync(last.Metadata.ResourceVersion).WaitAsync(Guard);
+        await informer.WaitForStoreResourceVersionAsync(last["metadata"]!["resourceVersion"]!.GetValue<string>()).WaitAsync(Guard);
         Assert.True(informer.Indexer.TryGetByKey("default/during", out _));
         Assert.True(informer.Indexer.TryGetByKey("default/last", out _));
         await stop.CancelAsync();

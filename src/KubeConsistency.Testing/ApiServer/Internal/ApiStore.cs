@@ -18,7 +18,7 @@ internal enum Subresource
 internal sealed record WriteOptions(string Manager, string Operation = "Update", bool Admit = false);
 
 /// <summary>DeleteOptions that matter here.</summary>
-internal sealed record DeleteRequest(ApiDeletionPropagation? Propagation, string? PreconditionUid, string? PreconditionResourceVersion)
+internal sealed record DeleteRequest(ApiDeletionPropagation? Propagation, string? PreconditionUid, string? PreconditionResourceVersion, long? GracePeriodSeconds = null)
 {
     public static readonly DeleteRequest Default = new(null, null, null);
 }
@@ -404,7 +404,7 @@ internal sealed class ApiStore
         {
             var cur = s.Get(StoredObject.MakeKey(ns, name)) ?? throw StatusErrors.NotFound(s.Definition, name);
             CheckDeletePreconditions(s.Definition, cur, request);
-            return DeleteObject(s, cur, request.Propagation ?? s.Definition.DefaultPropagation);
+            return DeleteObject(s, cur, request.Propagation ?? s.Definition.DefaultPropagation, request.GracePeriodSeconds);
         }
     }
 
@@ -621,7 +621,7 @@ internal sealed class ApiStore
         return stored;
     }
 
-    private DeleteResult DeleteObject(ResourceState s, StoredObject cur, ApiDeletionPropagation policy)
+    private DeleteResult DeleteObject(ResourceState s, StoredObject cur, ApiDeletionPropagation policy, long? gracePeriodSeconds = null)
     {
         if (s.Definition is { Group: "", Plural: "namespaces" })
         {
@@ -669,7 +669,27 @@ internal sealed class ApiStore
             return HasDependents(cur.Uid) ? new DeleteResult(cur, false) : FinishForegroundDeletion(s, cur);
         }
 
-        if (cur.IsDeleting)
+        if (s.Behavior.GracefulDelete && GracePeriod(cur, gracePeriodSeconds) is { } grace and > 0)
+        {
+            // A pod on a node terminates gracefully (kube-apiserver's pod strategy): deletionTimestamp = now + grace and
+            // the pod stays until its kubelet deletes it with grace 0. A later DELETE may only shorten the grace period.
+            var existing = cur.IsDeleting ? Meta.GetInt(MetaOf(cur), "deletionGracePeriodSeconds") : null;
+            if (existing is { } e && e <= grace)
+            {
+                return new DeleteResult(cur, false);
+            }
+
+            var deadline = Meta.FormatTime(_time.GetUtcNow().AddSeconds(grace));
+            cur = CommitServerChange(s, cur, node =>
+            {
+                var m = Meta.Metadata(node);
+                m["deletionTimestamp"] = deadline;
+                m["deletionGracePeriodSeconds"] = grace;
+            });
+            return new DeleteResult(cur, false);
+        }
+
+        if (cur.IsDeleting && !(s.Behavior.GracefulDelete && gracePeriodSeconds == 0 && !cur.HasFinalizers))
         {
             return new DeleteResult(cur, false);
         }
@@ -709,6 +729,25 @@ internal sealed class ApiStore
             var message = $"unable to create new content in namespace {ns} because it is being terminated";
             throw new ApiServerStatusException(403, "Forbidden", message, StatusErrors.BuildStatus(403, "Forbidden", message, null));
         }
+    }
+
+    /// <summary>
+    /// The grace period of a pod delete: 0 for a pod on no node or in a terminal phase (deleted at once, as the wire
+    /// shows: MODIFIED with the deletionTimestamp, then DELETED); else the request's, the pod's
+    /// <c>terminationGracePeriodSeconds</c>, or 30 s.
+    /// </summary>
+    private static long? GracePeriod(StoredObject pod, long? requested)
+    {
+        var node = pod.ToNode();
+        var spec = node["spec"] as JsonObject;
+        var nodeName = spec is null ? null : Meta.TryGetString(spec, "nodeName");
+        var phase = node["status"] is JsonObject status ? Meta.TryGetString(status, "phase") : null;
+        if (string.IsNullOrEmpty(nodeName) || phase is "Succeeded" or "Failed")
+        {
+            return 0;
+        }
+
+        return requested ?? (spec is null ? null : Meta.GetInt(spec, "terminationGracePeriodSeconds")) ?? 30;
     }
 
     private static JsonObject MetaOf(StoredObject o) => (JsonObject)o.ToNode()["metadata"]!;

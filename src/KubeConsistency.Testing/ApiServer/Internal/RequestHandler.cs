@@ -1036,6 +1036,7 @@ internal sealed class RequestHandler
         var body = await ReadBodyAsync(context).ConfigureAwait(false);
         string? policy = QueryParams.String(query, "propagationPolicy");
         var orphan = QueryParams.Bool(query, "orphanDependents");
+        long? grace = QueryParams.String(query, "gracePeriodSeconds") is { Length: > 0 } g && long.TryParse(g, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var gv) ? gv : null;
         string? uid = null, rv = null;
         if (body.Length > 0)
         {
@@ -1063,6 +1064,11 @@ internal sealed class RequestHandler
                 orphan ??= ob;
             }
 
+            if (grace is null && options["gracePeriodSeconds"] is JsonValue gp && gp.TryGetValue<long>(out var bodyGrace))
+            {
+                grace = bodyGrace;
+            }
+
             if (options["preconditions"] is JsonObject pre)
             {
                 uid = Meta.TryGetString(pre, "uid");
@@ -1083,7 +1089,7 @@ internal sealed class RequestHandler
             "Foreground" => ApiDeletionPropagation.Foreground,
             _ => throw StatusErrors.Invalid("DeleteOptions", "meta.k8s.io", "", [StatusErrors.NotSupported("propagationPolicy", policy, ["Foreground", "Background", "Orphan", "nil"])]),
         };
-        return new DeleteRequest(propagation, uid, rv);
+        return new DeleteRequest(propagation, uid, rv, grace is < 0 ? 0 : grace);
     }
 
     // ------------------------------------------------------------------ scale subresource
