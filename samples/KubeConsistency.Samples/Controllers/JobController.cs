@@ -58,6 +58,7 @@ public sealed class JobController
         var store = options.UseConsistencyStore
             ? ConsistencyStore.Create([new(GroupResource.Pods, _pods), new(GroupResource.Jobs, _jobs)])
             : ConsistencyStore.Noop;
+        store = options.ConsistencyStoreDecorator?.Invoke(store) ?? store;
         Gate = StalenessGate.Create(new StalenessGateOptions
         {
             ControllerName = MetricSubsystem,

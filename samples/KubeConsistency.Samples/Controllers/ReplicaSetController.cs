@@ -63,6 +63,7 @@ public sealed class ReplicaSetController
         var store = options.UseConsistencyStore
             ? ConsistencyStore.Create([new(GroupResource.Pods, _pods), new(GroupResource.ReplicaSets, _replicaSets)])
             : ConsistencyStore.Noop;
+        store = options.ConsistencyStoreDecorator?.Invoke(store) ?? store;
         Gate = StalenessGate.Create(new StalenessGateOptions
         {
             ControllerName = MetricSubsystem,

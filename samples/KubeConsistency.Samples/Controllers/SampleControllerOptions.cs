@@ -40,6 +40,12 @@ public sealed class SampleControllerOptions<TOwner>
     /// </summary>
     public bool UseConsistencyStore { get; init; } = true;
 
+    /// <summary>
+    /// Wraps the controller's consistency store (real or no-op), e.g. with the property-test kit's
+    /// <c>ScenarioContext.ObserveConsistency</c>, which checks that it never reports ready over an unobserved write.
+    /// </summary>
+    public Func<KubeConsistency.Consistency.IConsistencyStore, KubeConsistency.Consistency.IConsistencyStore>? ConsistencyStoreDecorator { get; init; }
+
     /// <summary>Use controller expectations (kube-controller-manager always does; off by default here to show what the gate alone does).</summary>
     public bool UseExpectations { get; init; }
 

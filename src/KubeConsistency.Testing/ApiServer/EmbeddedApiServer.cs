@@ -109,6 +109,9 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
     /// <summary>Server-side object access without HTTP.</summary>
     public ApiObjectStore Objects { get; }
 
+    /// <summary>The store behind <see cref="Objects"/>, for the scenario runner's straight-to-informer feeds.</summary>
+    internal ApiStore Store => _store;
+
     /// <summary>The global revision (etcd revision) as a string: the resourceVersion of the latest write.</summary>
     public string CurrentResourceVersion => _store.Revision.ToString(CultureInfo.InvariantCulture);
 

@@ -81,6 +81,7 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
     private bool _hasSynced;
     private TaskCompletionSource? _waiter;
     private int _consuming;
+    private int _processing;
 
     public RealFifo(RealFifoOptions<T> options)
     {
@@ -127,6 +128,18 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
             lock (_lock)
             {
                 return _items.Count;
+            }
+        }
+    }
+
+    /// <summary>Nothing queued and no pop being processed: what a scenario runner waits for between steps.</summary>
+    internal bool IsIdle
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _items.Count == 0 && _processing == 0;
             }
         }
     }
@@ -415,6 +428,7 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
     {
         var unlock = _unlockWhileProcessing && _items.Count < UnlockThreshold;
         var start = _time.GetTimestamp();
+        _processing++;
         if (unlock)
         {
             _lock.Exit();
@@ -438,6 +452,7 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
                 _lock.Enter();
             }
 
+            _processing--;
             if (processBatch is not null)
             {
                 Array.Clear(_batch, 0, count);

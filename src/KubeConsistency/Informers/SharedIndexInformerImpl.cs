@@ -447,6 +447,29 @@ internal sealed class SharedIndexInformerImpl<T> : ISharedIndexInformer<T>, IRes
         }
     }
 
+    /// <summary>
+    /// Nothing queued in the FIFO, nothing being processed, every notification handled: with the list-watch quiet, nothing
+    /// more will happen until the next event (the scenario runner of KubeConsistency.Testing waits for this between steps).
+    /// </summary>
+    internal bool IsQuiescent
+    {
+        get
+        {
+            if (_fifo is RealFifo<T> fifo ? !fifo.IsIdle : _fifo is { Count: > 0 })
+            {
+                return false;
+            }
+
+            ProcessorListener<T>[] all;
+            lock (_listenersLock)
+            {
+                all = _listeners;
+            }
+
+            return all.All(l => l.IsIdle);
+        }
+    }
+
     internal void ReportHandlerFailure(string handler, string method, Exception exception)
     {
         Interlocked.Increment(ref _handlerFailures);
@@ -487,6 +510,7 @@ internal sealed class ProcessorListener<T> : IEventHandlerRegistration
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopped;
     private long _pendingInitial;
+    private long _undispatched;
     private DateTimeOffset _nextResync;
     private Task _completion = Task.CompletedTask;
 
@@ -513,6 +537,9 @@ internal sealed class ProcessorListener<T> : IEventHandlerRegistration
 
     public Task Synced => _synced.Task;
 
+    /// <summary>Every notification added has been handed to the handler (and the handler returned).</summary>
+    public bool IsIdle => Interlocked.Read(ref _undispatched) == 0;
+
     public void SetResyncPeriod(TimeSpan period, DateTimeOffset now)
     {
         ResyncPeriod = period;
@@ -531,7 +558,11 @@ internal sealed class ProcessorListener<T> : IEventHandlerRegistration
         }
 
         // Unbounded: never blocks the informer, never drops while running.
-        _buffer.Writer.TryWrite(notification);
+        Interlocked.Increment(ref _undispatched);
+        if (!_buffer.Writer.TryWrite(notification))
+        {
+            Interlocked.Decrement(ref _undispatched);
+        }
     }
 
     public void Start(CancellationToken stopping) => _completion = Task.Run(() => RunAsync(stopping), CancellationToken.None);
@@ -592,6 +623,7 @@ internal sealed class ProcessorListener<T> : IEventHandlerRegistration
         }
         finally
         {
+            Interlocked.Decrement(ref _undispatched);
             if (n.IsInInitialList && Interlocked.Decrement(ref _pendingInitial) == 0)
             {
                 CheckSynced();

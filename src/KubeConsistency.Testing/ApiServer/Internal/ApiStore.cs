@@ -252,6 +252,20 @@ internal sealed class ApiStore
         }
     }
 
+    /// <summary>The resource's events after <paramref name="rv"/> and the revision they run up to, read together.</summary>
+    public (List<StoredEvent> Events, long Revision) EventsAfter(ResourceState s, long rv)
+    {
+        lock (_lock)
+        {
+            if (rv < _compacted)
+            {
+                throw new InvalidOperationException($"The history of {s.Definition.Plural} before {_compacted} was compacted; a scenario needs it from {rv}.");
+            }
+
+            return (s.EventsAfter(rv), _revision);
+        }
+    }
+
     public void Unregister(Watcher w)
     {
         lock (_lock)
