@@ -20,6 +20,7 @@ public sealed class ReadmeTests
     [InlineData("kubernetesclient", "ReadmeKubernetesClientExample.cs")]
     [InlineData("cache", "ReadmeExample.cs")]
     [InlineData("informer", "ReadmeInformerExample.cs")]
+    [InlineData("property", "ReadmePropertyExample.cs")]
     public void ReadmeExamples_AreTheCompiledExamples(string name, string file)
     {
         var root = RepositoryRoot();
@@ -35,6 +36,15 @@ public sealed class ReadmeTests
         var block = readme[start..].Split("```")[1];
         var blockLines = block.Split('\n').Skip(1).Where(l => !System.Text.RegularExpressions.Regex.IsMatch(l.Trim(), @"^using [A-Za-z0-9_.]+( = [A-Za-z0-9_.]+)?;$"));
         Assert.Equal(example, Normalize(blockLines));
+    }
+
+    [Fact]
+    public async Task ReadmePropertyExample_Runs_AndPasses()
+    {
+        await using var kit = await KubeConsistency.Tests.Scenarios.SampleScenarioKit.StartAsync();
+        var result = ReadmePropertyExample.Run(kit.Server, kit.Kubernetes, cases: 30);
+        Assert.True(result.Passed);
+        Assert.Equal(30, result.Cases);
     }
 
     [Fact]
