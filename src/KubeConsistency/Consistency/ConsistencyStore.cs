@@ -62,6 +62,9 @@ internal sealed class RealConsistencyStore : IConsistencyStore
 
     internal int RecordCount => _writes.Values.Sum(static records => records.Length);
 
+    /// <summary>How many owner names have records (a forgotten owner leaves no empty array behind).</summary>
+    internal int OwnerNameCount => _writes.Count;
+
     public void WroteAt(NamespacedName owner, string ownerUid, GroupResource resource, string resourceVersion)
     {
         ownerUid ??= string.Empty;
