@@ -27,6 +27,8 @@ public sealed class ApiServerFaults
 {
     private readonly ApiStore _store;
     private readonly ConcurrentDictionary<(string Group, string Resource), TimeSpan> _delays = new();
+    private readonly ConcurrentDictionary<(string Group, string Resource), long> _holds = new();
+    private readonly ConcurrentDictionary<(string Group, string Resource), CancellationTokenSource> _ends = new();
     private readonly ConcurrentDictionary<(string Verb, string Group, string Resource), long> _requests = new();
     private readonly Lock _lock = new();
     private readonly List<FailureRule> _failures = [];
@@ -68,6 +70,82 @@ public sealed class ApiServerFaults
             _delays[(group, resource)] = delay;
         }
 
+        TaskCompletionSource old;
+        lock (_lock)
+        {
+            old = _delayChanged;
+            _delayChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        old.TrySetResult();
+    }
+
+    /// <summary>
+    /// Holds back every live watch event of a resource with a resource version above <paramref name="releasedThrough"/> (in
+    /// order; no bookmark overtakes a held event) until <see cref="ReleaseWatchEvents"/> lets it through: delivery exactly
+    /// when a test says, what the scenario runner's deliveries become over HTTP. Lists and watch-list initial events are not held.
+    /// </summary>
+    /// <param name="group">API group ("" for core).</param>
+    /// <param name="resource">Plural resource name.</param>
+    /// <param name="releasedThrough">Events up to this resource version flow; later ones wait.</param>
+    public void HoldWatchEvents(string group, string resource, long releasedThrough)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(resource);
+        _holds[(group, resource)] = releasedThrough;
+        SignalDelayChanged();
+    }
+
+    /// <summary>Lets a held resource's events through up to <paramref name="through"/> (never moves the release point back).</summary>
+    /// <param name="group">API group ("" for core).</param>
+    /// <param name="resource">Plural resource name.</param>
+    /// <param name="through">The newest resource version to deliver.</param>
+    /// <exception cref="InvalidOperationException">The resource's events are not held.</exception>
+    public void ReleaseWatchEvents(string group, string resource, long through)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(resource);
+        if (!_holds.ContainsKey((group, resource)))
+        {
+            throw new InvalidOperationException($"The watch events of {resource}{(group.Length == 0 ? "" : "." + group)} are not held.");
+        }
+
+        _holds.AddOrUpdate((group, resource), through, (_, current) => Math.Max(current, through));
+        SignalDelayChanged();
+    }
+
+    /// <summary>Stops holding a resource's events: everything held flows.</summary>
+    /// <param name="group">API group ("" for core).</param>
+    /// <param name="resource">Plural resource name.</param>
+    public void ClearWatchHold(string group, string resource)
+    {
+        _holds.TryRemove((group, resource), out _);
+        SignalDelayChanged();
+    }
+
+    /// <summary>
+    /// Ends every open watch stream of a resource now, cleanly (the chunked body ends without an ERROR event, as on a
+    /// server-side timeout); clients re-watch from their last resource version.
+    /// </summary>
+    /// <param name="group">API group ("" for core).</param>
+    /// <param name="resource">Plural resource name.</param>
+    public void EndWatches(string group, string resource)
+    {
+        if (_ends.TryRemove((group, resource), out var cts))
+        {
+            cts.Cancel();
+            cts.Dispose();
+        }
+    }
+
+    /// <summary>Cancelled by the next <see cref="EndWatches"/> of the resource: each stream links its loop to it.</summary>
+    internal CancellationToken EndToken(string group, string resource) => _ends.GetOrAdd((group, resource), static _ => new CancellationTokenSource()).Token;
+
+    /// <summary>The release point of a held resource, or null when its events are not held.</summary>
+    internal long? ReleasedThrough(string group, string resource) => _holds.TryGetValue((group, resource), out var rv) ? rv : null;
+
+    private void SignalDelayChanged()
+    {
         TaskCompletionSource old;
         lock (_lock)
         {

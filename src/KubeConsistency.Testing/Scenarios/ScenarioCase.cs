@@ -40,6 +40,14 @@ internal sealed class ScenarioCase
 
     public IReadOnlyList<ScenarioViolation> Violations => [.. _violations];
 
+    public void PullAll()
+    {
+        foreach (var feed in _feeds.Values)
+        {
+            feed.Pull();
+        }
+    }
+
     public void Add(IScenarioFeed feed) => _feeds.Add(feed.Definition.Name, feed);
 
     public IScenarioFeed Feed(string name) =>

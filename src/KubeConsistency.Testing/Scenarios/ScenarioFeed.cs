@@ -45,6 +45,12 @@ internal interface IScenarioFeed
 
     /// <summary>The relist (or initial list) being checked has been applied; the checks stop until the next one.</summary>
     void EndRelistCheck();
+
+    /// <summary>Reads the server's new events (before a compaction would take them away).</summary>
+    void Pull();
+
+    /// <summary>The case is over: stop holding the resource's events on the server.</summary>
+    void Release();
 }
 
 /// <summary>
@@ -61,6 +67,8 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
     private readonly Func<byte[], T> _decode;
     private readonly ObjectMetadataAccessor<T> _accessor;
     private readonly ISharedIndexInformer<T> _informer;
+    private readonly IListWatch<T>? _http;
+    private bool _expectList;
     private readonly SharedIndexInformerImpl<T> _impl;
     private readonly SortedDictionary<string, StoredObject> _initial = new(StringComparer.Ordinal);
     private readonly List<(ServerEventType Type, StoredObject Object)> _log = [];
@@ -72,9 +80,10 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
     private Stream? _stream;
     private IReadOnlyDictionary<string, long>? _relisted;
 
-    public ScenarioFeed(ScenarioInformer definition, ScenarioCase scenario, Func<byte[], T> decode, SharedIndexInformerOptions<T> options)
+    public ScenarioFeed(ScenarioInformer definition, ScenarioCase scenario, Func<byte[], T> decode, SharedIndexInformerOptions<T> options, IListWatch<T>? http)
     {
         Definition = definition;
+        _http = http;
         _case = scenario;
         _decode = decode;
         _accessor = options.MetadataAccessor ?? ObjectMetadataAccessor<T>.Default;
@@ -87,6 +96,12 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
 
         _pulledUpTo = revision;
         _servedUpTo = revision;
+        if (http is not null)
+        {
+            // Over HTTP the server holds the resource's live events; deliveries release them.
+            Faults.HoldWatchEvents(definition.Resource.Group, definition.Resource.Plural, revision);
+        }
+
         _informer = SharedIndexInformer.Create(this, options);
         _impl = (SharedIndexInformerImpl<T>)_informer;
 
@@ -114,7 +129,14 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
             long served;
             lock (_lock)
             {
-                if (_stream is not { ReaderWaiting: true } s || s.Channel.Reader.Count > 0)
+                if (_expectList || _stream is not { ReaderWaiting: true } s || s.Channel.Reader.Count > 0)
+                {
+                    return false;
+                }
+
+                // Over HTTP the reader waits as soon as the request is sent: quiet only once the server has registered it, or a
+                // disconnect right now would end nothing and the request would open a watch nobody ends.
+                if (_http is not null && _case.Store.WatchRegistrations(_resource, _case.Cluster.Namespace) <= s.RegistrationsBefore)
                 {
                     return false;
                 }
@@ -134,7 +156,7 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
         {
             lock (_lock)
             {
-                Pull();
+                PullLocked();
                 return Pending().Count();
             }
         }
@@ -162,8 +184,19 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
                 return "no watch open";
             }
 
-            Pull();
+            PullLocked();
             var batch = Pending().Take(count <= 0 ? int.MaxValue : count).ToList();
+            if (_http is not null)
+            {
+                if (batch.Count > 0)
+                {
+                    _servedUpTo = batch[^1].Object.ResourceVersion;
+                    Faults.ReleaseWatchEvents(Definition.Resource.Group, Definition.Resource.Plural, _servedUpTo);
+                }
+
+                return batch.Count == 0 ? "nothing pending" : null;
+            }
+
             foreach (var (type, obj) in batch)
             {
                 _stream.Channel.Writer.TryWrite(new WatchEvent<T>(Map(type), _decode(obj.Json), Rv(obj.ResourceVersion)));
@@ -183,7 +216,12 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
                 return "no watch open";
             }
 
-            Pull();
+            if (_http is not null)
+            {
+                return "not over HTTP: the server sends bookmarks on its own timer";
+            }
+
+            PullLocked();
             var first = Pending().Select(e => (long?)e.Object.ResourceVersion).FirstOrDefault();
             var rv = first is { } f ? f - 1 : _pulledUpTo;
             if (rv <= _servedUpTo)
@@ -206,9 +244,15 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
                 return "no watch open";
             }
 
-            _repeatOnResume = repeatLast;
             _stream.Channel.Writer.TryComplete();
             _stream = null;
+            if (_http is not null)
+            {
+                Faults.EndWatches(Definition.Resource.Group, Definition.Resource.Plural);
+                return repeatLast ? "over HTTP the server repeats nothing" : null;
+            }
+
+            _repeatOnResume = repeatLast;
             return null;
         }
     }
@@ -220,6 +264,24 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
             if (_stream is null)
             {
                 return "no watch open";
+            }
+
+            _expectList = true;
+            if (_http is not null)
+            {
+                // Compaction takes the history away: every feed of the case reads it first.
+                // A compaction expires only revisions below the newest: a marker write first makes the informer's own one older.
+                _stream = null;
+                _case.Cluster.Objects.Create(ApiResourceDefinition.ConfigMaps, new System.Text.Json.Nodes.JsonObject
+                {
+                    ["apiVersion"] = "v1",
+                    ["kind"] = "ConfigMap",
+                    ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["generateName"] = "scenario-compaction-", ["namespace"] = _case.Cluster.Namespace },
+                });
+                _case.PullAll();
+                Faults.CompactHistory();
+                Faults.EndWatches(Definition.Resource.Group, Definition.Resource.Plural);
+                return behind > 0 ? "over HTTP the list is served at the newest revision" : null;
             }
 
             _expiredBelow = _servedUpTo + 1;
@@ -238,7 +300,7 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
         Dictionary<string, long> server;
         lock (_lock)
         {
-            Pull();
+            PullLocked();
             server = StateAt(_pulledUpTo).ToDictionary(kv => kv.Key, kv => kv.Value.ResourceVersion, StringComparer.Ordinal);
         }
 
@@ -290,14 +352,21 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
 
     public ValueTask<ListPage<T>> ListAsync(ListOptions options, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         cancellationToken.ThrowIfCancellationRequested();
+        if (_http is not null)
+        {
+            return ListOverHttpAsync(options, cancellationToken);
+        }
+
         lock (_lock)
         {
-            Pull();
+            PullLocked();
             var rv = SnapshotRevision();
             var state = StateAt(rv);
             _servedUpTo = rv;
             _expiredBelow = 0;
+            _expectList = false;
             Volatile.Write(ref _relisted, state.ToDictionary(kv => kv.Key, kv => kv.Value.ResourceVersion, StringComparer.Ordinal));
             _case.Signal();
             return ValueTask.FromResult(new ListPage<T> { Items = [.. state.Values.Select(o => _decode(o.Json))], ResourceVersion = Rv(rv) });
@@ -307,7 +376,91 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
     public IAsyncEnumerable<WatchEvent<T>> WatchAsync(WatchOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return WatchCoreAsync(options, cancellationToken);
+        return _http is null ? WatchCoreAsync(options, cancellationToken) : WatchOverHttpAsync(options, cancellationToken);
+    }
+
+    private async ValueTask<ListPage<T>> ListOverHttpAsync(ListOptions options, CancellationToken cancellationToken)
+    {
+        var page = await _http!.ListAsync(options, cancellationToken).ConfigureAwait(false);
+        if (page.Continue is null && long.TryParse(page.ResourceVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var rv))
+        {
+            lock (_lock)
+            {
+                // The watch from the list's revision starts there: the release point moves with it.
+                _servedUpTo = Math.Max(_servedUpTo, rv);
+                Faults.ReleaseWatchEvents(Definition.Resource.Group, Definition.Resource.Plural, _servedUpTo);
+                if (options.Continue is null)
+                {
+                    Volatile.Write(ref _relisted, page.Items.ToDictionary(
+                        o => ObjectKeys.MetaNamespaceKey(_accessor.GetNamespace(o), _accessor.GetName(o) ?? ""),
+                        o => long.TryParse(_accessor.GetResourceVersion(o), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1,
+                        StringComparer.Ordinal));
+                }
+
+                _expectList = false;
+            }
+
+            _case.Signal();
+        }
+
+        return page;
+    }
+
+    private async IAsyncEnumerable<WatchEvent<T>> WatchOverHttpAsync(WatchOptions options, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var stream = new Stream { RegistrationsBefore = _case.Store.WatchRegistrations(_resource, _case.Cluster.Namespace) };
+        lock (_lock)
+        {
+            _stream = stream;
+        }
+
+        try
+        {
+            var events = _http!.WatchAsync(options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await using var disposeEvents = events.ConfigureAwait(false);
+            while (true)
+            {
+                stream.ReaderWaiting = true;
+                _case.Signal();
+                bool more;
+                try
+                {
+                    more = await events.MoveNextAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    stream.ReaderWaiting = false;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                var e = events.Current;
+                if (e.IsInitialEventsEnd && long.TryParse(e.ResourceVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var rv))
+                {
+                    lock (_lock)
+                    {
+                        _servedUpTo = Math.Max(_servedUpTo, rv);
+                        Faults.ReleaseWatchEvents(Definition.Resource.Group, Definition.Resource.Plural, _servedUpTo);
+                        _expectList = false;
+                    }
+                }
+
+                yield return e;
+            }
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                if (ReferenceEquals(_stream, stream))
+                {
+                    _stream = null;
+                }
+            }
+        }
     }
 
     private async IAsyncEnumerable<WatchEvent<T>> WatchCoreAsync(WatchOptions options, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -363,7 +516,7 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
     {
         lock (_lock)
         {
-            Pull();
+            PullLocked();
             var stream = new Stream();
             if (options.SendInitialEvents == true)
             {
@@ -379,6 +532,7 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
                 stream.Channel.Writer.TryWrite(new WatchEvent<T>(WatchEventType.Bookmark, null, Rv(rv), isInitialEventsEnd: true));
                 _servedUpTo = rv;
                 _expiredBelow = 0;
+                _expectList = false;
             }
             else
             {
@@ -407,8 +561,26 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
 
     private bool InScope(StoredObject o) => !Definition.Resource.Namespaced || o.Namespace == _case.Cluster.Namespace;
 
+    public void Pull()
+    {
+        lock (_lock)
+        {
+            PullLocked();
+        }
+    }
+
+    public void Release()
+    {
+        if (_http is not null)
+        {
+            Faults.ClearWatchHold(Definition.Resource.Group, Definition.Resource.Plural);
+        }
+    }
+
+    private ApiServerFaults Faults => _case.Cluster.Server.Faults;
+
     /// <summary>Reads the server's new events of this resource (under the server's lock, with the revision they run up to).</summary>
-    private void Pull()
+    private void PullLocked()
     {
         var (events, revision) = _case.Store.EventsAfter(_resource, _pulledUpTo);
         foreach (var e in events)
@@ -478,5 +650,8 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
         public volatile bool ReaderWaiting;
 
         public Exception? Error { get; set; }
+
+        /// <summary>Over HTTP: the server's count of watch registrations in the namespace before this watch was requested.</summary>
+        public long RegistrationsBefore { get; init; }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using KubeConsistency.Client;
 using KubeConsistency.Informers;
 using KubeConsistency.Testing.ApiServer;
 
@@ -36,20 +37,29 @@ public abstract class ScenarioInformer
     /// Adjusts the informer's options (indexers, metadata accessor, transform…). The runner sets the clock, the backoff and
     /// watch-list from the schedule afterwards.
     /// </param>
-    public static ScenarioInformer For<T>(string name, ApiResourceDefinition resource, Func<string, T> decode, Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure = null)
+    /// <param name="overHttp">
+    /// For runners with <see cref="ScenarioRunnerOptions.OverHttp"/>: the list-watch of the resource in a namespace over the
+    /// embedded server's HTTP API (e.g. <c>ns =&gt; kubernetes.Resource&lt;V1Pod&gt;(new KubernetesResourceOptions { Namespace = ns })</c>).
+    /// </param>
+    public static ScenarioInformer For<T>(string name, ApiResourceDefinition resource, Func<string, T> decode, Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure = null, Func<string, IListWatch<T>>? overHttp = null)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(decode);
-        return new Typed<T>(name, resource, decode, configure);
+        return new Typed<T>(name, resource, decode, configure, overHttp);
     }
 
-    internal abstract IScenarioFeed CreateFeed(ScenarioCase scenario, bool useWatchList);
+    /// <summary>Whether the informer can list and watch over HTTP.</summary>
+    public abstract bool SupportsHttp { get; }
 
-    private sealed class Typed<T>(string name, ApiResourceDefinition resource, Func<string, T> decode, Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure)
+    internal abstract IScenarioFeed CreateFeed(ScenarioCase scenario, bool useWatchList, bool overHttp);
+
+    private sealed class Typed<T>(string name, ApiResourceDefinition resource, Func<string, T> decode, Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure, Func<string, IListWatch<T>>? overHttp)
         : ScenarioInformer(name, resource)
         where T : class
     {
-        internal override IScenarioFeed CreateFeed(ScenarioCase scenario, bool useWatchList)
+        public override bool SupportsHttp => overHttp is not null;
+
+        internal override IScenarioFeed CreateFeed(ScenarioCase scenario, bool useWatchList, bool http)
         {
             var options = new SharedIndexInformerOptions<T> { Name = Name, Resource = new GroupVersionResource(Resource.Group, Resource.Version, Resource.Plural) };
             options = configure?.Invoke(options) ?? options;
@@ -67,7 +77,8 @@ public abstract class ScenarioInformer
                 RequestProgressTimeout = TimeSpan.FromMinutes(10),
                 WatchProgressTimeout = TimeSpan.FromMinutes(30),
             };
-            return new ScenarioFeed<T>(this, scenario, json => decode(Encoding.UTF8.GetString(json)), options);
+            var listWatch = http ? overHttp!(scenario.Cluster.Namespace) : null;
+            return new ScenarioFeed<T>(this, scenario, json => decode(Encoding.UTF8.GetString(json)), options, listWatch);
         }
     }
 }

@@ -38,6 +38,15 @@ public sealed record ScenarioRunnerOptions
     /// </summary>
     public TimeSpan QuiescenceTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether the informers list and watch the embedded server over HTTP (each informer needs its <c>overHttp</c> list-watch):
+    /// deliveries release events the server holds back, disconnects and relists end the server's watch streams (a relist after
+    /// compacting its history). Bookmarks come from the server's own timer, and a relist cannot be served behind the newest
+    /// writes; those steps say so in the trace. Default <see langword="false"/>: informers are fed straight from the server's
+    /// history, which is faster and can do everything.
+    /// </summary>
+    public bool OverHttp { get; init; }
+
     /// <summary>The controller clock's start (default 2026-01-01T00:00:00Z): fixed, so replays see the same times.</summary>
     public DateTimeOffset Start { get; init; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -51,6 +60,11 @@ public sealed record ScenarioRunnerOptions
         if (Informers.Count == 0 || Informers.Any(i => i is null))
         {
             throw new ArgumentException($"{nameof(ScenarioRunnerOptions)}.{nameof(Informers)} needs at least one informer and no null entries.", nameof(Informers));
+        }
+
+        if (OverHttp && Informers.FirstOrDefault(i => !i.SupportsHttp) is { } noHttp)
+        {
+            throw new ArgumentException($"{nameof(ScenarioRunnerOptions)}.{nameof(OverHttp)} needs every informer's overHttp list-watch; \"{noHttp.Name}\" has none.", nameof(OverHttp));
         }
 
         if (Informers.Select(i => i.Name).Distinct(StringComparer.Ordinal).Count() != Informers.Count)
@@ -182,7 +196,7 @@ public sealed class ScenarioRunner
 
             foreach (var definition in _options.Informers)
             {
-                scenario.Add(definition.CreateFeed(scenario, schedule.UseWatchList));
+                scenario.Add(definition.CreateFeed(scenario, schedule.UseWatchList, _options.OverHttp));
             }
 
             foreach (var feed in scenario.Feeds)
@@ -242,6 +256,10 @@ public sealed class ScenarioRunner
             await stop.CancelAsync().ConfigureAwait(false);
             await Finish(controllerRun, scenario, trace).ConfigureAwait(false);
             controller?.Resources?.Dispose();
+            foreach (var feed in scenario.Feeds)
+            {
+                feed.Release();
+            }
         }
 
         return new ScenarioResult(schedule, scenario.Cluster.Namespace, scenario.Violations, trace);

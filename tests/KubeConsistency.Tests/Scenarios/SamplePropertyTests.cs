@@ -18,6 +18,27 @@ public sealed class SamplePropertyTests(ITestOutputHelper output)
         Assert.Equal(500, result.Cases);
     }
 
+    /// <summary>The same property with the informers listing and watching the embedded server over HTTP (deliveries release held events).</summary>
+    [Fact]
+    public async Task ReplicaSetWithTheGateOverHttpNeverExceedsReplicas()
+    {
+        await using var kit = await SampleScenarioKit.StartAsync();
+        var result = ScenarioCheck.Assert(kit.ReplicaSetRunner(gate: true, overHttp: true), SampleScenarioKit.ReplicaSetSchedules(), new ScenarioCheckOptions { Cases = 100 });
+        output.WriteLine(result.ToString());
+        Assert.Equal(100, result.Cases);
+    }
+
+    [Fact]
+    public async Task WithoutTheGateOverHttpTheKitFindsTheOverCreationToo()
+    {
+        await using var kit = await SampleScenarioKit.StartAsync();
+        var result = ScenarioCheck.Run(kit.ReplicaSetRunner(gate: false, overHttp: true), SampleScenarioKit.ReplicaSetSchedules(), new ScenarioCheckOptions { Cases = 100, Seed = 20261203 });
+        output.WriteLine(result.ToString());
+        Assert.False(result.Passed, "the kit should find the over-creation without the gate");
+        Assert.Contains(result.Counterexample!.Violations, v => v.Invariant == "never more live pods than spec.replicas");
+        Assert.InRange(result.Counterexample.Schedule.Steps.Count, 1, 6);
+    }
+
     [Fact]
     public async Task JobWithTheGateNeverExceedsParallelismOrCompletionsOver500Schedules()
     {

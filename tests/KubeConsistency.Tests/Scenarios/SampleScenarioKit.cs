@@ -35,9 +35,14 @@ internal sealed class SampleScenarioKit : IAsyncDisposable
         return new SampleScenarioKit(server, new Kubernetes(configuration, new ConsistencyRecordingHandler()));
     }
 
-    public static ScenarioInformer Informer<T>(string name, ApiResourceDefinition resource)
+    public static ScenarioInformer Informer<T>(string name, ApiResourceDefinition resource, IKubernetes? overHttp = null)
         where T : class, IKubernetesObject<V1ObjectMeta> =>
-        ScenarioInformer.For(name, resource, json => KubernetesJson.Deserialize<T>(json), o => o with { MetadataAccessor = KubernetesObjectMetadata.For<T>() });
+        ScenarioInformer.For(
+            name,
+            resource,
+            json => KubernetesJson.Deserialize<T>(json),
+            o => o with { MetadataAccessor = KubernetesObjectMetadata.For<T>() },
+            overHttp is null ? null : ns => overHttp.Resource<T>(new KubernetesResourceOptions { Namespace = ns }));
 
     public static JsonObject PodTemplate() => new()
     {
@@ -111,10 +116,11 @@ internal sealed class SampleScenarioKit : IAsyncDisposable
     }, $"create jobs/{Owner} with parallelism {parallelism}, completions {completions}");
 
     /// <summary>The ReplicaSet sample under the kit: scale-ups and pod deletions by others; never more live pods than spec.replicas.</summary>
-    public ScenarioRunner ReplicaSetRunner(bool gate) => new(new ScenarioRunnerOptions
+    public ScenarioRunner ReplicaSetRunner(bool gate, bool overHttp = false) => new(new ScenarioRunnerOptions
     {
         Server = Server,
-        Informers = [Informer<V1ReplicaSet>("replicasets", ApiResourceDefinition.ReplicaSets), Informer<V1Pod>("pods", ApiResourceDefinition.Pods)],
+        OverHttp = overHttp,
+        Informers = [Informer<V1ReplicaSet>("replicasets", ApiResourceDefinition.ReplicaSets, Kubernetes), Informer<V1Pod>("pods", ApiResourceDefinition.Pods, Kubernetes)],
         Controller = ctx =>
         {
             var controller = new ReplicaSetController(new SampleControllerOptions<V1ReplicaSet>

@@ -52,6 +52,8 @@ internal sealed class ApiStore
     private TaskCompletionSource? _revisionWaiter;
     private int _discoveryVersion;
 
+    private readonly Dictionary<(ResourceState Resource, string Namespace), long> _registrations = [];
+
     public ApiStore(EmbeddedApiServerOptions options, ILogger logger)
     {
         _options = options;
@@ -237,6 +239,7 @@ internal sealed class ApiStore
             if (fromSnapshot)
             {
                 w.Resource.Watchers.Add(w);
+                CountRegistration(w);
                 return new WatchRegistration(w.Resource.Items, [], _revision);
             }
 
@@ -248,9 +251,22 @@ internal sealed class ApiStore
             var history = w.Resource.EventsAfter(fromRevision);
             w.StartAfter = fromRevision;
             w.Resource.Watchers.Add(w);
+            CountRegistration(w);
             return new WatchRegistration(null, history, fromRevision);
         }
     }
+
+    /// <summary>How many watches of the resource in <paramref name="ns"/> have been registered so far (a scenario feed's proof that its watch reached the server).</summary>
+    public long WatchRegistrations(ResourceState s, string ns)
+    {
+        lock (_lock)
+        {
+            return _registrations.GetValueOrDefault((s, ns));
+        }
+    }
+
+    private void CountRegistration(Watcher w) =>
+        _registrations[(w.Resource, w.Namespace ?? "")] = _registrations.GetValueOrDefault((w.Resource, w.Namespace ?? "")) + 1;
 
     /// <summary>The resource's events after <paramref name="rv"/> and the revision they run up to, read together.</summary>
     public (List<StoredEvent> Events, long Revision) EventsAfter(ResourceState s, long rv)

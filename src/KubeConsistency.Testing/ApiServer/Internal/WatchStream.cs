@@ -56,7 +56,7 @@ internal sealed class WatchStream
 
     public async Task RunAsync(string rvParam)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_context.RequestAborted, _handler.Stopping);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_context.RequestAborted, _handler.Stopping, _handler.Faults.EndToken(Definition.Group, Definition.Plural));
         var ct = linked.Token;
         var store = _handler.Store;
         bool fromSnapshot;
@@ -299,6 +299,28 @@ internal sealed class WatchStream
     private async Task<bool> DeliverAsync(WatchItem item, CancellationToken ct)
     {
         var faults = _handler.Faults;
+
+        // A held resource: wait until the event is released (a test decides delivery), waking on every change of the faults.
+        while (item.Source is not null)
+        {
+            var changed = faults.DelayChanged;
+            if (faults.ReleasedThrough(Definition.Group, Definition.Plural) is not { } released || item.ResourceVersion <= released)
+            {
+                break;
+            }
+
+            await FlushAsync(ct).ConfigureAwait(false);
+            faults.DelayedStreamChanged(+1);
+            try
+            {
+                await changed.WaitAsync(ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                faults.DelayedStreamChanged(-1);
+            }
+        }
+
         while (item.Source is not null)
         {
             var changed = faults.DelayChanged;
