@@ -21,6 +21,7 @@ public sealed class ReadmeTests
     [InlineData("cache", "ReadmeExample.cs")]
     [InlineData("informer", "ReadmeInformerExample.cs")]
     [InlineData("property", "ReadmePropertyExample.cs")]
+    [InlineData("hosting", "ReadmeHostingExample.cs")]
     public void ReadmeExamples_AreTheCompiledExamples(string name, string file)
     {
         var root = RepositoryRoot();
@@ -36,6 +37,26 @@ public sealed class ReadmeTests
         var block = readme[start..].Split("```")[1];
         var blockLines = block.Split('\n').Skip(1).Where(l => !System.Text.RegularExpressions.Regex.IsMatch(l.Trim(), @"^using [A-Za-z0-9_.]+( = [A-Za-z0-9_.]+)?;$"));
         Assert.Equal(example, Normalize(blockLines));
+    }
+
+    [Fact]
+    public async Task ReadmeHostingExample_Runs_AndReconciles()
+    {
+        await using var server = await KubeConsistency.Testing.EmbeddedApiServer.StartAsync();
+        var kubeconfig = Path.Combine(Path.GetTempPath(), "kc-readme-host-" + Guid.NewGuid().ToString("N") + ".yaml");
+        server.WriteKubeconfig(kubeconfig, "default");
+        try
+        {
+            using var host = ReadmeHostingExample.Build(kubeconfig);
+            await host.StartAsync();
+            server.Objects.Create(KubeConsistency.Testing.ApiResourceDefinition.ReplicaSets, KubeConsistency.Tests.Hosting.OperatorHost.ReplicaSet("readme", 2));
+            await KubeConsistency.Tests.Hosting.OperatorHost.WaitUntilAsync(() => KubeConsistency.Tests.Hosting.OperatorHost.LivePods(server, "readme") == 2, TimeSpan.FromSeconds(20), "2 pods");
+            await host.StopAsync();
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
     }
 
     [Fact]

@@ -1,0 +1,85 @@
+using k8s;
+using k8s.Models;
+using KubeConsistency.Informers;
+using KubeConsistency.KubernetesClient;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KubeConsistency.Hosting;
+
+/// <summary>Adds informers and controllers to the operator that <c>AddKubeConsistency</c> registered.</summary>
+public interface IKubeConsistencyBuilder
+{
+    /// <summary>The services.</summary>
+    IServiceCollection Services { get; }
+
+    /// <summary>
+    /// Registers a shared informer of <typeparamref name="T"/> (a built-in <c>k8s.Models</c> kind or a custom resource class),
+    /// resolvable as <see cref="ISharedIndexInformer{T}"/>; it starts with the host and its sync gates the controllers.
+    /// </summary>
+    /// <typeparam name="T">The model type.</typeparam>
+    /// <param name="resource">Namespace, selectors and, for custom resources, group/version/plural.</param>
+    /// <param name="configure">Derives the informer's options (indexers, transform…); clock, logging and metrics come from the container.</param>
+    IKubeConsistencyBuilder AddInformer<T>(KubernetesResourceOptions? resource = null, Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure = null)
+        where T : class, IKubernetesObject<V1ObjectMeta>;
+
+    /// <summary>
+    /// Registers a controller: <paramref name="create"/> builds it once this replica leads (after every informer synced),
+    /// <paramref name="run"/> runs it until its token is cancelled (at shutdown, or when the Lease is lost).
+    /// </summary>
+    /// <typeparam name="TController">The controller type.</typeparam>
+    /// <param name="name">Its name, in logs.</param>
+    /// <param name="create">Builds it from the container (informers, <c>IKubernetes</c>, clock, loggers, meters).</param>
+    /// <param name="run">Runs it; must return once the token is cancelled and its in-flight work has drained.</param>
+    IKubeConsistencyBuilder AddController<TController>(string name, Func<IServiceProvider, TController> create, Func<TController, CancellationToken, Task> run)
+        where TController : class;
+}
+
+/// <summary>An informer the host starts (its sync gates the controllers).</summary>
+internal sealed record InformerRegistration(Type ModelType, Func<IServiceProvider, IInformerHandle> Resolve);
+
+/// <summary>What the host needs of an informer, whatever its type.</summary>
+internal interface IInformerHandle
+{
+    string Name { get; }
+
+    bool HasSynced { get; }
+
+    ReflectorStatistics Statistics { get; }
+}
+
+/// <summary>A controller the host runs while leading.</summary>
+internal sealed record ControllerRegistration(string Name, Func<IServiceProvider, CancellationToken, Task> Run);
+
+internal sealed class KubeConsistencyBuilder(IServiceCollection services) : IKubeConsistencyBuilder
+{
+    public IServiceCollection Services { get; } = services;
+
+    public IKubeConsistencyBuilder AddInformer<T>(KubernetesResourceOptions? resource = null, Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure = null)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        Services.AddSingleton(sp => sp.GetRequiredService<SharedInformerFactory>().GetOrAdd(sp.GetRequiredService<IKubernetes>(), resource, configure));
+        var name = resource?.Namespace is { Length: > 0 } ns ? $"{typeof(T).Name} in {ns}" : typeof(T).Name;
+        Services.AddSingleton(new InformerRegistration(typeof(T), sp => new Handle<T>(sp.GetRequiredService<ISharedIndexInformer<T>>(), name)));
+        return this;
+    }
+
+    public IKubeConsistencyBuilder AddController<TController>(string name, Func<IServiceProvider, TController> create, Func<TController, CancellationToken, Task> run)
+        where TController : class
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(create);
+        ArgumentNullException.ThrowIfNull(run);
+        Services.AddSingleton(new ControllerRegistration(name, (sp, ct) => run(create(sp), ct)));
+        return this;
+    }
+
+    private sealed class Handle<T>(ISharedIndexInformer<T> informer, string name) : IInformerHandle
+        where T : class
+    {
+        public string Name => name;
+
+        public bool HasSynced => informer.HasSynced;
+
+        public ReflectorStatistics Statistics => informer.Statistics;
+    }
+}
