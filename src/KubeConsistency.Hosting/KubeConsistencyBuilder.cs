@@ -35,7 +35,10 @@ public interface IKubeConsistencyBuilder
 }
 
 /// <summary>An informer the host starts (its sync gates the controllers).</summary>
-internal sealed record InformerRegistration(Type ModelType, Func<IServiceProvider, IInformerHandle> Resolve);
+/// <param name="ModelType">The model type.</param>
+/// <param name="Resolve">The informer, from the container.</param>
+/// <param name="CatchUp">Waits until the informer's store has applied every object a fresh LIST returns (its newest resource version).</param>
+internal sealed record InformerRegistration(Type ModelType, Func<IServiceProvider, IInformerHandle> Resolve, Func<IServiceProvider, CancellationToken, Task> CatchUp);
 
 /// <summary>What the host needs of an informer, whatever its type.</summary>
 internal interface IInformerHandle
@@ -59,7 +62,7 @@ internal sealed class KubeConsistencyBuilder(IServiceCollection services) : IKub
     {
         Services.AddSingleton(sp => sp.GetRequiredService<SharedInformerFactory>().GetOrAdd(sp.GetRequiredService<IKubernetes>(), resource, configure));
         var name = resource?.Namespace is { Length: > 0 } ns ? $"{typeof(T).Name} in {ns}" : typeof(T).Name;
-        Services.AddSingleton(new InformerRegistration(typeof(T), sp => new Handle<T>(sp.GetRequiredService<ISharedIndexInformer<T>>(), name)));
+        Services.AddSingleton(new InformerRegistration(typeof(T), sp => new Handle<T>(sp.GetRequiredService<ISharedIndexInformer<T>>(), name), (sp, ct) => CatchUpAsync<T>(sp, resource, ct)));
         return this;
     }
 
@@ -71,6 +74,37 @@ internal sealed class KubeConsistencyBuilder(IServiceCollection services) : IKub
         ArgumentNullException.ThrowIfNull(run);
         Services.AddSingleton(new ControllerRegistration(name, (sp, ct) => run(create(sp), ct)));
         return this;
+    }
+
+    /// <summary>
+    /// The newest resource version among the objects the server lists now; once the store has applied it, the cache holds
+    /// every object's latest version as of this moment (events arrive in resource-version order), whoever wrote it.
+    /// </summary>
+    private static async Task CatchUpAsync<T>(IServiceProvider services, KubernetesResourceOptions? resource, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var client = services.GetRequiredService<IKubernetes>().Resource<T>(resource);
+        string? newest = null;
+        string? next = null;
+        do
+        {
+            var page = await client.ListAsync(new Client.ListOptions { Limit = 500, Continue = next, LabelSelector = resource?.LabelSelector, FieldSelector = resource?.FieldSelector }, cancellationToken).ConfigureAwait(false);
+            foreach (var item in page.Items)
+            {
+                if (item.Metadata?.ResourceVersion is { } rv && (newest is null || (ResourceVersion.TryCompare(rv, newest, out var c) && c > 0)))
+                {
+                    newest = rv;
+                }
+            }
+
+            next = page.Continue;
+        }
+        while (next is not null);
+
+        if (newest is not null)
+        {
+            await services.GetRequiredService<ISharedIndexInformer<T>>().WaitForStoreResourceVersionAsync(newest, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private sealed class Handle<T>(ISharedIndexInformer<T> informer, string name) : IInformerHandle

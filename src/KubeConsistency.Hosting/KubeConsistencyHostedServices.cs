@@ -41,6 +41,7 @@ internal sealed class ControllersHostedService(
     IServiceProvider services,
     SharedInformerFactory factory,
     IEnumerable<ControllerRegistration> controllers,
+    IEnumerable<InformerRegistration> informers,
     IOptions<KubeConsistencyOptions> options,
     Leadership leadership,
     IHostApplicationLifetime lifetime,
@@ -98,6 +99,7 @@ internal sealed class ControllersHostedService(
             };
             await KcLeaderElection.RunAsync(kubernetes, electionOptions, async term =>
             {
+                await CatchUpAsync(le.TakeoverCatchUpTimeout, term).ConfigureAwait(false);
                 await LeadAsync(term).ConfigureAwait(false);
                 if (!stopping.IsCancellationRequested)
                 {
@@ -115,6 +117,28 @@ internal sealed class ControllersHostedService(
         {
             Log.ControllersFailed(logger, ex);
             lifetime.StopApplication();
+        }
+    }
+
+    /// <summary>Before a new leader's controllers run: every cache has applied what the server lists now (bounded).</summary>
+    private async Task CatchUpAsync(TimeSpan timeout, CancellationToken term)
+    {
+        if (timeout <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var started = TimeProvider.System.GetTimestamp();
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(term);
+        bound.CancelAfter(timeout);
+        try
+        {
+            await Task.WhenAll(informers.Select(i => i.CatchUp(services, bound.Token))).ConfigureAwait(false);
+            Log.CaughtUp(logger, TimeProvider.System.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (OperationCanceledException) when (!term.IsCancellationRequested)
+        {
+            Log.CatchUpTimedOut(logger, timeout);
         }
     }
 

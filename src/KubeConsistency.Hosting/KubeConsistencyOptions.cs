@@ -53,6 +53,14 @@ public sealed class LeaderElectionSettings
 
     /// <summary>How often candidates retry (default 2 s).</summary>
     public TimeSpan RetryPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// On taking over, wait (at most this long) until every informer's store has applied the newest object a fresh LIST
+    /// returns, before any controller runs: the new leader's consistency store knows nothing of the previous leader's writes,
+    /// and a cache still lagging behind them would make it create again what the old leader just created. Zero turns it off
+    /// (upstream's behaviour); default 30 s. After the bound the controllers start anyway, with a warning.
+    /// </summary>
+    public TimeSpan TakeoverCatchUpTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Checks <see cref="KubeConsistencyOptions"/> at start; every message names the setting.</summary>
@@ -83,6 +91,11 @@ internal sealed class KubeConsistencyOptionsValidator : IValidateOptions<KubeCon
             if (string.IsNullOrWhiteSpace(le.LeaseNamespace))
             {
                 failures.Add($"{Le}{nameof(LeaderElectionSettings.LeaseNamespace)} is required when leader election is enabled.");
+            }
+
+            if (le.TakeoverCatchUpTimeout < TimeSpan.Zero)
+            {
+                failures.Add($"{Le}{nameof(LeaderElectionSettings.TakeoverCatchUpTimeout)} must not be negative (was {le.TakeoverCatchUpTimeout}).");
             }
 
             if (le.RetryPeriod <= TimeSpan.Zero)

@@ -27,4 +27,10 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Warning, "The controllers did not drain within the host's shutdown timeout")]
     public static partial void DrainTimedOut(ILogger logger);
+
+    [LoggerMessage(9, LogLevel.Information, "Caches caught up with the server in {Milliseconds:0} ms before leading")]
+    public static partial void CaughtUp(ILogger logger, double milliseconds);
+
+    [LoggerMessage(10, LogLevel.Warning, "Caches did not catch up with the server within {Timeout}; starting the controllers anyway")]
+    public static partial void CatchUpTimedOut(ILogger logger, TimeSpan timeout);
 }
