@@ -3,6 +3,7 @@ using k8s.Models;
 using KubeConsistency.Informers;
 using KubeConsistency.KubernetesClient;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace KubeConsistency.Hosting;
 
@@ -32,6 +33,21 @@ public interface IKubeConsistencyBuilder
     /// <param name="run">Runs it; must return once the token is cancelled and its in-flight work has drained.</param>
     IKubeConsistencyBuilder AddController<TController>(string name, Func<IServiceProvider, TController> create, Func<TController, CancellationToken, Task> run)
         where TController : class;
+
+    /// <summary>
+    /// Registers a controller with settings of its own, bound from <c>KubeConsistency:Controllers:&lt;name&gt;</c> (named options
+    /// <paramref name="name"/>) and validated when the host starts: each message <paramref name="validate"/> returns fails
+    /// start, prefixed with the section path (return e.g. <c>"Workers must be at least 1"</c>).
+    /// </summary>
+    /// <typeparam name="TController">The controller type.</typeparam>
+    /// <typeparam name="TSettings">Its settings.</typeparam>
+    /// <param name="name">Its name, in logs and in the configuration path.</param>
+    /// <param name="create">Builds it from the container and its settings.</param>
+    /// <param name="run">Runs it until the token is cancelled.</param>
+    /// <param name="validate">Returns what is wrong with the settings (nothing when valid).</param>
+    IKubeConsistencyBuilder AddController<TController, TSettings>(string name, Func<IServiceProvider, TSettings, TController> create, Func<TController, CancellationToken, Task> run, Func<TSettings, IEnumerable<string>>? validate = null)
+        where TController : class
+        where TSettings : class;
 }
 
 /// <summary>An informer the host starts (its sync gates the controllers).</summary>
@@ -104,6 +120,37 @@ internal sealed class KubeConsistencyBuilder(IServiceCollection services) : IKub
         if (newest is not null)
         {
             await services.GetRequiredService<ISharedIndexInformer<T>>().WaitForStoreResourceVersionAsync(newest, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public IKubeConsistencyBuilder AddController<TController, TSettings>(string name, Func<IServiceProvider, TSettings, TController> create, Func<TController, CancellationToken, Task> run, Func<TSettings, IEnumerable<string>>? validate = null)
+        where TController : class
+        where TSettings : class
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(create);
+        var section = $"{KubeConsistencyOptions.SectionName}:Controllers:{name}";
+        Services.AddOptions<TSettings>(name).BindConfiguration(section).ValidateOnStart();
+        if (validate is not null)
+        {
+            Services.AddSingleton<IValidateOptions<TSettings>>(new SettingsValidator<TSettings>(name, section, validate));
+        }
+
+        return AddController(name, sp => create(sp, sp.GetRequiredService<IOptionsMonitor<TSettings>>().Get(name)), run);
+    }
+
+    private sealed class SettingsValidator<TSettings>(string name, string section, Func<TSettings, IEnumerable<string>> validate) : IValidateOptions<TSettings>
+        where TSettings : class
+    {
+        public ValidateOptionsResult Validate(string? optionsName, TSettings options)
+        {
+            if (optionsName != name)
+            {
+                return ValidateOptionsResult.Skip;
+            }
+
+            var failures = validate(options).Select(m => $"{section}:{m}").ToList();
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
         }
     }
 

@@ -19,6 +19,27 @@ using OpenTelemetry.Metrics;
 
 namespace KubeConsistency.Samples.Hosting;
 
+/// <summary>A sample controller's settings, bound from <c>KubeConsistency:Controllers:replicaset</c> and <c>:job</c> (e.g. the environment variable <c>KubeConsistency__Controllers__job__Workers=2</c>).</summary>
+public sealed class ControllerSettings
+{
+    /// <summary>Concurrent syncs (default 5, as kube-controller-manager).</summary>
+    public int Workers { get; set; } = 5;
+
+    /// <summary>Use controller expectations besides the gate.</summary>
+    public bool UseExpectations { get; set; }
+
+    /// <summary>What is wrong with the settings.</summary>
+    /// <param name="settings">The settings.</param>
+    public static IEnumerable<string> Validate(ControllerSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.Workers is < 1 or > 100)
+        {
+            yield return $"Workers must be between 1 and 100 (was {settings.Workers})";
+        }
+    }
+}
+
 /// <summary>
 /// The ReplicaSet and Job sample controllers as an operator in a generic host (ASP.NET Core for the endpoints):
 /// <c>/readyz</c>, <c>/livez</c>, <c>/metrics</c>. Without <c>--kubeconfig</c> it starts an embedded API server with a
@@ -64,8 +85,8 @@ public static class OperatorHostApp
             .AddInformer<V1Pod>(new KubernetesResourceOptions { Namespace = ns })
             .AddInformer<V1ReplicaSet>(new KubernetesResourceOptions { Namespace = ns })
             .AddInformer<V1Job>(new KubernetesResourceOptions { Namespace = ns })
-            .AddController("replicaset", sp => new ReplicaSetController(Options<V1ReplicaSet>(sp, ns)), (c, ct) => c.RunAsync(ct))
-            .AddController("job", sp => new JobController(Options<V1Job>(sp, ns)), (c, ct) => c.RunAsync(ct));
+            .AddController<ReplicaSetController, ControllerSettings>("replicaset", (sp, settings) => new ReplicaSetController(Options<V1ReplicaSet>(sp, ns, settings)), (c, ct) => c.RunAsync(ct), ControllerSettings.Validate)
+            .AddController<JobController, ControllerSettings>("job", (sp, settings) => new JobController(Options<V1Job>(sp, ns, settings)), (c, ct) => c.RunAsync(ct), ControllerSettings.Validate);
 
         await using var app = builder.Build();
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = r => r.Tags.Contains(KubeConsistencyServiceCollectionExtensions.ReadyTag) });
@@ -109,7 +130,7 @@ public static class OperatorHostApp
         return 0;
     }
 
-    private static SampleControllerOptions<T> Options<T>(IServiceProvider sp, string ns)
+    private static SampleControllerOptions<T> Options<T>(IServiceProvider sp, string ns, ControllerSettings settings)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var kubernetes = sp.GetRequiredService<IKubernetes>();
@@ -122,6 +143,8 @@ public static class OperatorHostApp
             TimeProvider = sp.GetRequiredService<TimeProvider>(),
             LoggerFactory = sp.GetService<ILoggerFactory>(),
             MeterFactory = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            Workers = settings.Workers,
+            UseExpectations = settings.UseExpectations,
         };
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Configuration;
 using Xunit.Abstractions;
 
 namespace KubeConsistency.Tests.Hosting;
@@ -106,6 +107,51 @@ public sealed class HostingTests(ITestOutputHelper output) : IAsyncLifetime
         _server.Objects.Patch(ApiResourceDefinition.ReplicaSets, OperatorHost.Namespace, "stalled", "{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}");
         await OperatorHost.WaitUntilAsync(() => rsInformer.Indexer.List().Any(r => r.Metadata.Labels?.ContainsKey("touched") == true), TimeSpan.FromSeconds(20), "the label change arrives");
         Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync(live)).Status);
+        await host.StopAsync();
+    }
+}
+
+/// <summary>A controller's own settings, bound from KubeConsistency:Controllers:&lt;name&gt; and validated at start.</summary>
+public sealed class ControllerSettingsTests
+{
+    public sealed class Settings
+    {
+        public int Workers { get; set; } = 1;
+    }
+
+    private static IHost Build(string workers, List<int> seen)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["KubeConsistency:Controllers:demo:Workers"] = workers });
+        builder.Services.AddSingleton<k8s.IKubernetes>(_ => new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = "http://127.0.0.1:1" }));
+        builder.Services.AddKubeConsistency().AddController<object, Settings>(
+            "demo",
+            (_, settings) =>
+            {
+                seen.Add(settings.Workers);
+                return new object();
+            },
+            (_, ct) => Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => { }, TaskScheduler.Default),
+            s => s.Workers < 1 ? ["Workers must be at least 1"] : []);
+        return builder.Build();
+    }
+
+    [Fact]
+    public async Task InvalidSettingsFailStart_NamingTheSetting()
+    {
+        using var host = Build("0", []);
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("KubeConsistency:Controllers:demo:Workers must be at least 1", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ValidSettingsReachTheController()
+    {
+        var seen = new List<int>();
+        using var host = Build("3", seen);
+        await host.StartAsync();
+        await OperatorHost.WaitUntilAsync(() => seen.Count == 1, TimeSpan.FromSeconds(20), "the controller is created");
+        Assert.Equal([3], seen);
         await host.StopAsync();
     }
 }
