@@ -1,0 +1,82 @@
+using KubeConsistency.Cache;
+using KubeConsistency.Cache.Advanced;
+
+namespace KubeConsistency.Tests.Cache;
+
+/// <summary>RealFIFO edges that mutation testing showed untested: messages, argument checks, idleness, one consumer.</summary>
+public sealed class RealFifoEdgeTests
+{
+    private static IDeltaQueue<TestPod> Atomic() => RealFifo.Create(new RealFifoOptions<TestPod>());
+
+    [Theory]
+    [InlineData("atomic+known", "an atomic RealFIFO must not be given KnownObjects")]
+    [InlineData("legacy", "a non-atomic RealFIFO needs KnownObjects")]
+    [InlineData("legacy+unlock", "UnlockWhileProcessing requires AtomicEvents")]
+    [InlineData("legacy+bookmark", "EmitDeltaTypeBookmark requires AtomicEvents")]
+    public void Section2_2_InvalidCombinations_SayWhatIsWrong(string combination, string message)
+    {
+        var known = TestObjects.NewIndexer();
+        var options = combination switch
+        {
+            "atomic+known" => new RealFifoOptions<TestPod> { AtomicEvents = true, KnownObjects = known },
+            "legacy" => new RealFifoOptions<TestPod> { AtomicEvents = false },
+            "legacy+unlock" => new RealFifoOptions<TestPod> { AtomicEvents = false, KnownObjects = known, UnlockWhileProcessing = true },
+            _ => new RealFifoOptions<TestPod> { AtomicEvents = false, KnownObjects = known, EmitDeltaTypeBookmark = true },
+        };
+        var ex = Assert.Throws<ArgumentException>(() => RealFifo.Create(options));
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NullArguments_AreRejected()
+    {
+        Assert.Throws<ArgumentNullException>(() => RealFifo.Create<TestPod>(null!));
+        var fifo = Atomic();
+        Assert.Throws<ArgumentNullException>(() => fifo.Add(null!));
+        Assert.Throws<ArgumentNullException>(() => fifo.Replace(null!, "1"));
+        Assert.Throws<ArgumentNullException>(() => fifo.Replace([], null!));
+        Assert.Throws<ArgumentNullException>(() => fifo.Bookmark(null!));
+        await Assert.ThrowsAsync<ArgumentNullException>(async () => await fifo.PopAsync(null!));
+        await Assert.ThrowsAsync<ArgumentNullException>(async () => await fifo.PopBatchAsync(null!, (_, _) => { }));
+        await Assert.ThrowsAsync<ArgumentNullException>(async () => await fifo.PopBatchAsync((_, _) => { }, null!));
+        Assert.Equal(0, fifo.Count);
+    }
+
+    [Fact]
+    public void Replace_WithANullItem_NamesIt()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Atomic().Replace([TestObjects.Pod("ns", "a", "1"), null!], "1"));
+        Assert.Contains("a listed item is null", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Idle means nothing queued and nothing being processed: false inside the processing callback.</summary>
+    [Fact]
+    public async Task IsIdle_IsFalseWhileQueuedOrProcessing()
+    {
+        var fifo = (RealFifo<TestPod>)Atomic();
+        Assert.True(fifo.IsIdle);
+        fifo.Add(TestObjects.Pod("ns", "a", "1"));
+        Assert.False(fifo.IsIdle);
+        bool? idleInside = null;
+        Assert.True(await fifo.PopAsync((_, _) => idleInside = fifo.IsIdle));
+        Assert.False(idleInside);
+        Assert.True(fifo.IsIdle);
+    }
+
+    /// <summary>§2.4: one consumer at a time; the message names the queue (its default name is "RealFIFO" and the type).</summary>
+    [Fact]
+    public async Task Section2_4_ASecondConcurrentConsumer_IsRejected_NamingTheQueue()
+    {
+        var fifo = Atomic();
+        using var stop = new CancellationTokenSource();
+        var first = fifo.PopAsync((_, _) => { }, stop.Token).AsTask();
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(async () => await fifo.PopAsync((_, _) => { }));
+        Assert.Contains("RealFIFO TestPod: only one consumer may pop at a time", ex.Message, StringComparison.Ordinal);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+
+        // The consumer slot is free again once the first pop ended.
+        fifo.Add(TestObjects.Pod("ns", "a", "1"));
+        Assert.True(await fifo.PopAsync((_, _) => { }));
+    }
+}
