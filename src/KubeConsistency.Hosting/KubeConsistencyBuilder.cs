@@ -56,6 +56,14 @@ public interface IKubeConsistencyBuilder
 /// <param name="CatchUp">Waits until the informer's store has applied every object a fresh LIST returns (its newest resource version).</param>
 internal sealed record InformerRegistration(Type ModelType, Func<IServiceProvider, IInformerHandle> Resolve, Func<IServiceProvider, CancellationToken, Task> CatchUp);
 
+/// <summary>Every registered informer, resolved once (by the first of the hosted service and the health checks to ask).</summary>
+internal sealed class InformerHandles(IServiceProvider services, IEnumerable<InformerRegistration> registrations)
+{
+    private readonly Lazy<IReadOnlyList<IInformerHandle>> _all = new(() => [.. registrations.Select(r => r.Resolve(services))]);
+
+    public IReadOnlyList<IInformerHandle> All => _all.Value;
+}
+
 /// <summary>What the host needs of an informer, whatever its type.</summary>
 internal interface IInformerHandle
 {

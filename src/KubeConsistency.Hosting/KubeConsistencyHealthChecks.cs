@@ -5,11 +5,11 @@ using Microsoft.Extensions.Options;
 namespace KubeConsistency.Hosting;
 
 /// <summary>Readiness: every informer's cache has synced; the data says whether this replica leads.</summary>
-internal sealed class CachesSyncedHealthCheck(IServiceProvider services, IEnumerable<InformerRegistration> registrations, ILeadership leadership) : IHealthCheck
+internal sealed class CachesSyncedHealthCheck(InformerHandles informers, ILeadership leadership) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var handles = registrations.Select(r => r.Resolve(services)).ToList();
+        var handles = informers.All;
         var pending = handles.Where(h => !h.HasSynced).Select(h => h.Name).ToList();
         var data = new Dictionary<string, object> { ["leader"] = leadership.IsLeader, ["identity"] = leadership.Identity };
         return Task.FromResult(pending.Count == 0
@@ -22,7 +22,7 @@ internal sealed class CachesSyncedHealthCheck(IServiceProvider services, IEnumer
 /// Liveness: every informer's reflector has made progress (an event, a bookmark, a list) within
 /// <see cref="KubeConsistencyOptions.WatchProgressBound"/>: a silent watch is unhealthy, not invisible.
 /// </summary>
-internal sealed class WatchProgressHealthCheck(IServiceProvider services, IEnumerable<InformerRegistration> registrations, IOptions<KubeConsistencyOptions> options, TimeProvider time) : IHealthCheck
+internal sealed class WatchProgressHealthCheck(InformerHandles informers, IOptions<KubeConsistencyOptions> options, TimeProvider time) : IHealthCheck
 {
     private readonly ConcurrentDictionary<string, (long Progress, DateTimeOffset At)> _seen = new(StringComparer.Ordinal);
 
@@ -32,7 +32,7 @@ internal sealed class WatchProgressHealthCheck(IServiceProvider services, IEnume
         var bound = options.Value.WatchProgressBound;
         var silent = new List<string>();
         var data = new Dictionary<string, object>();
-        foreach (var handle in registrations.Select(r => r.Resolve(services)))
+        foreach (var handle in informers.All)
         {
             var s = handle.Statistics;
             var progress = s.Events + s.Lists + s.WatchLists;

@@ -13,12 +13,12 @@ namespace KubeConsistency.Hosting;
 /// Starts every registered informer with the host (on every replica: a standby's caches stay warm) and stops them last:
 /// it is registered before the controllers' service, and the host stops services in reverse order.
 /// </summary>
-internal sealed class InformersHostedService(IServiceProvider services, SharedInformerFactory factory, IEnumerable<InformerRegistration> registrations, ILogger<InformersHostedService> logger) : IHostedService
+internal sealed class InformersHostedService(SharedInformerFactory factory, InformerHandles informers, ILogger<InformersHostedService> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // Resolving creates each informer in the factory; Start runs them all.
-        var handles = registrations.Select(r => r.Resolve(services)).ToList();
+        var handles = informers.All;
         factory.Start();
         Log.InformersStarted(logger, handles.Count, string.Join(", ", handles.Select(h => h.Name)));
         return Task.CompletedTask;
@@ -53,7 +53,6 @@ internal sealed class ControllersHostedService(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _ = options.Value; // validated at start (ValidateOnStart), before anything runs
         _running = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }

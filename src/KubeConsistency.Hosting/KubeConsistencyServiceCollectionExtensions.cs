@@ -60,6 +60,7 @@ public static class KubeConsistencyServiceCollectionExtensions
             return new Leadership(string.IsNullOrWhiteSpace(identity) ? Environment.MachineName + "_" + Guid.NewGuid().ToString("N")[..8] : identity);
         });
         services.TryAddSingleton<ILeadership>(sp => sp.GetRequiredService<Leadership>());
+        services.TryAddSingleton<InformerHandles>();
 
         // Informers first, controllers second: the host starts them in this order and stops them in reverse.
         services.AddHostedService<InformersHostedService>();

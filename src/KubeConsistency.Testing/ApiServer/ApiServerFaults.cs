@@ -70,14 +70,7 @@ public sealed class ApiServerFaults
             _delays[(group, resource)] = delay;
         }
 
-        TaskCompletionSource old;
-        lock (_lock)
-        {
-            old = _delayChanged;
-            _delayChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        old.TrySetResult();
+        SignalDelayChanged();
     }
 
     /// <summary>
@@ -144,13 +137,16 @@ public sealed class ApiServerFaults
     /// <summary>The release point of a held resource, or null when its events are not held.</summary>
     internal long? ReleasedThrough(string group, string resource) => _holds.TryGetValue((group, resource), out var rv) ? rv : null;
 
-    private void SignalDelayChanged()
+    private void SignalDelayChanged() => Pulse(ref _delayChanged);
+
+    /// <summary>Completes the waiters of <paramref name="signal"/> and gives later waiters a fresh one.</summary>
+    private void Pulse(ref TaskCompletionSource signal)
     {
         TaskCompletionSource old;
         lock (_lock)
         {
-            old = _delayChanged;
-            _delayChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            old = signal;
+            signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
         old.TrySetResult();
@@ -351,15 +347,5 @@ public sealed class ApiServerFaults
         }
     }
 
-    internal void WatchersChanged()
-    {
-        TaskCompletionSource old;
-        lock (_lock)
-        {
-            old = _watchersChanged;
-            _watchersChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        old.TrySetResult();
-    }
+    internal void WatchersChanged() => Pulse(ref _watchersChanged);
 }

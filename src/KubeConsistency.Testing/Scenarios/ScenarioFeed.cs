@@ -336,17 +336,23 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
     /// <summary>The runner marks the end of a relist step (checks stop).</summary>
     public void EndRelistCheck() => Volatile.Write(ref _relisted, null);
 
-    private Dictionary<string, long> StoreState()
+    private Dictionary<string, long> StoreState() => StateOf(_informer.Indexer.List());
+
+    /// <summary>Key → resource version (-1 when unparsable) of objects as the informer holds them.</summary>
+    private Dictionary<string, long> StateOf(IEnumerable<T> objects)
     {
-        var store = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var obj in _informer.Indexer.List())
+        var state = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var obj in objects)
         {
             var key = ObjectKeys.MetaNamespaceKey(_accessor.GetNamespace(obj), _accessor.GetName(obj) ?? "");
-            store[key] = long.TryParse(_accessor.GetResourceVersion(obj), NumberStyles.None, CultureInfo.InvariantCulture, out var rv) ? rv : -1;
+            state[key] = long.TryParse(_accessor.GetResourceVersion(obj), NumberStyles.None, CultureInfo.InvariantCulture, out var rv) ? rv : -1;
         }
 
-        return store;
+        return state;
     }
+
+    /// <summary>A list (or watch-list) is being served: until the step ends, handlers must see exactly this state.</summary>
+    private void ExpectRelist(IReadOnlyDictionary<string, long> state) => Volatile.Write(ref _relisted, state);
 
     // ------------------------------------------------------------------ IListWatch<T>
 
@@ -367,7 +373,7 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
             _servedUpTo = rv;
             _expiredBelow = 0;
             _expectList = false;
-            Volatile.Write(ref _relisted, state.ToDictionary(kv => kv.Key, kv => kv.Value.ResourceVersion, StringComparer.Ordinal));
+            ExpectRelist(state.ToDictionary(kv => kv.Key, kv => kv.Value.ResourceVersion, StringComparer.Ordinal));
             _case.Signal();
             return ValueTask.FromResult(new ListPage<T> { Items = [.. state.Values.Select(o => _decode(o.Json))], ResourceVersion = Rv(rv) });
         }
@@ -391,10 +397,7 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
                 Faults.ReleaseWatchEvents(Definition.Resource.Group, Definition.Resource.Plural, _servedUpTo);
                 if (options.Continue is null)
                 {
-                    Volatile.Write(ref _relisted, page.Items.ToDictionary(
-                        o => ObjectKeys.MetaNamespaceKey(_accessor.GetNamespace(o), _accessor.GetName(o) ?? ""),
-                        o => long.TryParse(_accessor.GetResourceVersion(o), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1,
-                        StringComparer.Ordinal));
+                    ExpectRelist(StateOf(page.Items));
                 }
 
                 _expectList = false;
@@ -523,7 +526,7 @@ internal sealed class ScenarioFeed<T> : IScenarioFeed, IListWatch<T>
                 // Watch-list: the state as of a snapshot as ADDED events, then the initial-events-end bookmark.
                 var rv = SnapshotRevision();
                 var state = StateAt(rv);
-                Volatile.Write(ref _relisted, state.ToDictionary(kv => kv.Key, kv => kv.Value.ResourceVersion, StringComparer.Ordinal));
+                ExpectRelist(state.ToDictionary(kv => kv.Key, kv => kv.Value.ResourceVersion, StringComparer.Ordinal));
                 foreach (var o in state.Values)
                 {
                     stream.Channel.Writer.TryWrite(new WatchEvent<T>(WatchEventType.Added, _decode(o.Json), Rv(o.ResourceVersion)));

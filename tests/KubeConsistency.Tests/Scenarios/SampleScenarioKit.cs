@@ -115,6 +115,23 @@ internal sealed class SampleScenarioKit : IAsyncDisposable
         },
     }, $"create jobs/{Owner} with parallelism {parallelism}, completions {completions}");
 
+    /// <summary>
+    /// A sample controller's options for one case: one worker on the case's clock and informers; the gate on or off, and
+    /// (when <paramref name="observe"/>) its store wrapped for the kit's EnsureReady check.
+    /// </summary>
+    public SampleControllerOptions<TOwner> ControllerOptions<TOwner>(ScenarioContext ctx, string ownerInformer, bool gate, bool observe)
+        where TOwner : class, IKubernetesObject<V1ObjectMeta> => new()
+    {
+        Kubernetes = Kubernetes,
+        Pods = Kubernetes.Resource<V1Pod>(new KubernetesResourceOptions { Namespace = ctx.Namespace }),
+        PodInformer = ctx.Informer<V1Pod>("pods"),
+        OwnerInformer = ctx.Informer<TOwner>(ownerInformer),
+        UseConsistencyStore = gate,
+        ConsistencyStoreDecorator = observe ? ctx.ObserveConsistency : null,
+        Workers = 1,
+        TimeProvider = ctx.Time,
+    };
+
     /// <summary>The ReplicaSet sample under the kit: scale-ups and pod deletions by others; never more live pods than spec.replicas.</summary>
     public ScenarioRunner ReplicaSetRunner(bool gate, bool overHttp = false) => new(new ScenarioRunnerOptions
     {
@@ -123,17 +140,7 @@ internal sealed class SampleScenarioKit : IAsyncDisposable
         Informers = [Informer<V1ReplicaSet>("replicasets", ApiResourceDefinition.ReplicaSets, Kubernetes), Informer<V1Pod>("pods", ApiResourceDefinition.Pods, Kubernetes)],
         Controller = ctx =>
         {
-            var controller = new ReplicaSetController(new SampleControllerOptions<V1ReplicaSet>
-            {
-                Kubernetes = Kubernetes,
-                Pods = Kubernetes.Resource<V1Pod>(new KubernetesResourceOptions { Namespace = ctx.Namespace }),
-                PodInformer = ctx.Informer<V1Pod>("pods"),
-                OwnerInformer = ctx.Informer<V1ReplicaSet>("replicasets"),
-                UseConsistencyStore = gate,
-                ConsistencyStoreDecorator = gate ? ctx.ObserveConsistency : null,
-                Workers = 1,
-                TimeProvider = ctx.Time,
-            });
+            var controller = new ReplicaSetController(ControllerOptions<V1ReplicaSet>(ctx, "replicasets", gate, observe: gate));
             return new ScenarioController { Controller = controller.Controller, Run = controller.RunAsync };
         },
         Invariants =
@@ -168,17 +175,7 @@ internal sealed class SampleScenarioKit : IAsyncDisposable
         Informers = [Informer<V1Job>("jobs", ApiResourceDefinition.Jobs), Informer<V1Pod>("pods", ApiResourceDefinition.Pods)],
         Controller = ctx =>
         {
-            var controller = new JobController(new SampleControllerOptions<V1Job>
-            {
-                Kubernetes = Kubernetes,
-                Pods = Kubernetes.Resource<V1Pod>(new KubernetesResourceOptions { Namespace = ctx.Namespace }),
-                PodInformer = ctx.Informer<V1Pod>("pods"),
-                OwnerInformer = ctx.Informer<V1Job>("jobs"),
-                UseConsistencyStore = gate,
-                ConsistencyStoreDecorator = gate ? ctx.ObserveConsistency : null,
-                Workers = 1,
-                TimeProvider = ctx.Time,
-            });
+            var controller = new JobController(ControllerOptions<V1Job>(ctx, "jobs", gate, observe: gate));
             return new ScenarioController { Controller = controller.Controller, Run = controller.RunAsync };
         },
         Invariants =

@@ -75,17 +75,7 @@ public sealed class ScenarioKitTests
             Informers = [SampleScenarioKit.Informer<V1ReplicaSet>("replicasets", ApiResourceDefinition.ReplicaSets), SampleScenarioKit.Informer<V1Pod>("pods", ApiResourceDefinition.Pods)],
             Controller = ctx =>
             {
-                var rs = new ReplicaSetController(new SampleControllerOptions<V1ReplicaSet>
-                {
-                    Kubernetes = kit.Kubernetes,
-                    Pods = kit.Kubernetes.Resource<V1Pod>(new KubernetesResourceOptions { Namespace = ctx.Namespace }),
-                    PodInformer = ctx.Informer<V1Pod>("pods"),
-                    OwnerInformer = ctx.Informer<V1ReplicaSet>("replicasets"),
-                    UseConsistencyStore = false,
-                    ConsistencyStoreDecorator = ctx.ObserveConsistency,
-                    Workers = 1,
-                    TimeProvider = ctx.Time,
-                });
+                var rs = new ReplicaSetController(kit.ControllerOptions<V1ReplicaSet>(ctx, "replicasets", gate: false, observe: true));
                 return new ScenarioController { Controller = rs.Controller, Run = rs.RunAsync };
             },
         });
