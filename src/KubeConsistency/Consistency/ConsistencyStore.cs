@@ -114,12 +114,12 @@ internal sealed class RealConsistencyStore : IConsistencyStore
     private bool TryFind(NamespacedName owner, [NotNullWhen(true)] out OwnerRecord[]? records, [NotNullWhen(true)] out OwnerRecord? record)
     {
         record = null;
-        if (!_writes.TryGetValue(owner.Name ?? string.Empty, out records))
+        if (!_writes.TryGetValue(owner.Name, out records))
         {
             return false;
         }
 
-        var i = IndexOf(records, owner.Namespace ?? string.Empty);
+        var i = IndexOf(records, owner.Namespace);
         if (i < 0)
         {
             return false;
@@ -131,8 +131,9 @@ internal sealed class RealConsistencyStore : IConsistencyStore
 
     private OwnerRecord GetOrCreateRecord(NamespacedName owner, string ownerUid)
     {
-        var name = owner.Name ?? string.Empty;
-        var ns = owner.Namespace ?? string.Empty;
+        // NamespacedName never yields null parts (a default one reads as ""), so these are map keys as they are.
+        var name = owner.Name;
+        var ns = owner.Namespace;
         while (true)
         {
             if (_writes.TryGetValue(name, out var records))
@@ -177,9 +178,8 @@ internal sealed class RealConsistencyStore : IConsistencyStore
     /// Removes exactly <paramref name="record"/> (not a replacement that raced in under the same owner), starting from
     /// the array it was found in and re-reading the slot only when that array was swapped meanwhile.
     /// </summary>
-    private void Remove(string? name, OwnerRecord record, OwnerRecord[] records)
+    private void Remove(string name, OwnerRecord record, OwnerRecord[] records)
     {
-        name ??= string.Empty;
         while (true)
         {
             var i = Array.IndexOf(records, record);

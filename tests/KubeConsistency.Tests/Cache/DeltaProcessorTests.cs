@@ -199,4 +199,28 @@ public sealed class KeyComputationTests
         store.Delete(Pod("ns2", "a", "4"));
         Assert.Equal(["ns1/a"], store.IndexKeys("name", "a"));
     }
+
+    [Fact]
+    public void NullStoreOrHandler_IsRejected_EvenForAnEmptyBatch()
+    {
+        var store = NewIndexer();
+        var handler = new RecordingHandler(store);
+        Assert.Equal("store", Assert.Throws<ArgumentNullException>(() => DeltaProcessor.Process<TestPod>(null!, handler, [], false)).ParamName);
+        Assert.Equal("handler", Assert.Throws<ArgumentNullException>(() => DeltaProcessor.Process(store, null!, ReadOnlySpan<Delta<TestPod>>.Empty, false)).ParamName);
+        Assert.Equal("store", Assert.Throws<ArgumentNullException>(() => DeltaProcessor.ProcessBatch<TestPod>(null!, handler, [], false)).ParamName);
+        Assert.Equal("handler", Assert.Throws<ArgumentNullException>(() => DeltaProcessor.ProcessBatch(store, null!, ReadOnlySpan<Delta<TestPod>>.Empty, false)).ParamName);
+    }
+
+    /// <summary>A delta type the processor does not know, or one a batch cannot carry, is named in the error.</summary>
+    [Fact]
+    public void UnknownOrUnbatchableDeltaTypes_AreNamed()
+    {
+        var store = NewIndexer();
+        var handler = new RecordingHandler(store);
+        var unknown = Assert.Throws<InvalidOperationException>(() => DeltaProcessor.Process(store, handler, new Delta<TestPod>((DeltaType)99, Pod("ns", "a", "1")), false));
+        Assert.Equal("unknown delta type 99", unknown.Message);
+        var unbatchable = Assert.Throws<InvalidOperationException>(() => DeltaProcessor.ProcessBatch(store, handler, [new Delta<TestPod>(DeltaType.ReplacedAll, new ReplacedAllInfo<TestPod>("5", []))], false));
+        Assert.Equal("Delta type ReplacedAll is not supported in batch processing", unbatchable.Message);
+        Assert.Empty(handler.Events);
+    }
 }

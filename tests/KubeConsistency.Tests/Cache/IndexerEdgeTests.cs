@@ -1,3 +1,4 @@
+using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Cache;
 
 namespace KubeConsistency.Tests.Cache;
@@ -84,5 +85,34 @@ public sealed class IndexerEdgeTests
         Assert.True(store.RemoveIndexer("rv"));
         Assert.False(store.RemoveIndexer("rv"));
         Assert.Throws<KeyNotFoundException>(() => store.IndexKeys("rv", "1"));
+    }
+
+    /// <summary>Every conflicting indexer is named, not only the first.</summary>
+    [Fact]
+    public void ConflictingIndexers_AreAllNamed()
+    {
+        var store = Store.Create(new StoreOptions<TestPod>
+        {
+            Indexers = new Dictionary<string, IndexFunc<TestPod>> { ["a"] = Indexes.SingleValue<TestPod>(p => p.Payload), ["b"] = Indexes.SingleValue<TestPod>(p => p.Payload) },
+        });
+        var conflict = Assert.Throws<ArgumentException>(() => store.AddIndexers(new Dictionary<string, IndexFunc<TestPod>> { ["a"] = Indexes.SingleValue<TestPod>(p => p.Payload), ["b"] = Indexes.SingleValue<TestPod>(p => p.Payload) }));
+        Assert.StartsWith("indexer conflict: a, b", conflict.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>§3.2: a transaction reports every failure (count and first message) and, when all fail, an empty success list.</summary>
+    [Fact]
+    public void Section3_2_ATransactionWhoseOperationsAllFail_ReportsEachFailure_AndNoSuccess()
+    {
+        var store = Store.Create<TestPod>(); // the default key function rejects objects without metadata
+        var ex = Assert.Throws<TransactionException>(() => store.Transaction(
+        [
+            StoreTransaction<TestPod>.Add(TestObjects.NoMeta("first")),
+            StoreTransaction<TestPod>.Add(TestObjects.NoMeta("second")),
+        ]));
+        Assert.Empty(ex.SuccessfulIndices);
+        Assert.Equal(2, ex.Errors.Count);
+        Assert.StartsWith("not all transactions were applied: 2 failed; first: " + ex.Errors[0].Message, ex.Message, StringComparison.Ordinal);
+        Assert.Same(ex.Errors[0], ex.InnerException);
+        Assert.Equal(0, store.Count);
     }
 }

@@ -79,4 +79,37 @@ public sealed class RealFifoEdgeTests
         fifo.Add(TestObjects.Pod("ns", "a", "1"));
         Assert.True(await fifo.PopAsync((_, _) => { }));
     }
+
+    /// <summary>
+    /// A callback slower than 100 ms with more than 10 deltas still queued is logged as blocking the queue, naming
+    /// the queue; at exactly 100 ms, or with exactly 10 queued, it is not (the log is a warning operators act on).
+    /// </summary>
+    [Theory]
+    [InlineData(101, 12, true)]
+    [InlineData(100, 12, false)]
+    [InlineData(101, 11, false)]
+    [InlineData(50, 12, false)]
+    public async Task SlowProcessing_IsLogged_OnlyPastBothThresholds(int processingMs, int queued, bool logged)
+    {
+        var time = new KubeConsistency.Testing.ManualTimeProvider();
+        var logger = new KubeConsistency.Tests.Controllers.WorkQueue.CapturingLogger();
+        var fifo = RealFifo.Create(new RealFifoOptions<TestPod> { TimeProvider = time, Logger = logger, Name = "pods-queue" });
+        for (var i = 0; i < queued; i++)
+        {
+            fifo.Add(TestObjects.Pod("ns", "p" + i, "1"));
+        }
+
+        Assert.True(await fifo.PopAsync((_, _) => time.Advance(TimeSpan.FromMilliseconds(processingMs))));
+        var warnings = logger.Entries.Where(e => e.Id.Id == 1003).ToList();
+        if (logged)
+        {
+            var warning = Assert.Single(warnings);
+            Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+            Assert.StartsWith("pods-queue: processing 1 deltas took 00:00:00.1010000 with " + (queued - 1) + " more queued", warning.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Empty(warnings);
+        }
+    }
 }

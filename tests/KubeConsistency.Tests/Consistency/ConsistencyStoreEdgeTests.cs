@@ -92,4 +92,31 @@ public sealed class ConsistencyStoreEdgeTests
         Assert.Null(WriteScope.Current);
         Assert.Equal("WriteScope { Owner = ns/web, OwnerUid = outer }", outer.ToString());
     }
+
+    /// <summary>
+    /// §7.3 step 1 keys a record by owner UID; a caller without nullable annotations may pass a null UID, which must
+    /// mean "no UID" (as <c>""</c> does) and not a different owner that would discard the first write.
+    /// </summary>
+    [Fact]
+    public void Section7_3_ANullOwnerUid_IsTheSameOwnerAsAnEmptyOne()
+    {
+        var pods = new FakeGetter("15");
+        var store = ConsistencyStore.Create([new(GroupResource.Pods, pods)]);
+        store.WroteAt(Owner, null!, GroupResource.Pods, "20");
+        store.WroteAt(Owner, "", GroupResource.Pods, "10"); // older: the newer write of the same owner is kept
+        Assert.Equal("20", store.EnsureReady(Owner)?.WroteResourceVersion);
+    }
+
+    /// <summary>A default <see cref="NamespacedName"/> is the owner ("", ""): recorded, checked and forgotten as one.</summary>
+    [Fact]
+    public void ADefaultOwner_IsTheEmptyOwner_AndIsForgottenWhenReady()
+    {
+        var pods = new FakeGetter("5");
+        var store = (RealConsistencyStore)ConsistencyStore.Create([new(GroupResource.Pods, pods)]);
+        store.WroteAt(default, "uid", GroupResource.Pods, "6");
+        Assert.NotNull(store.EnsureReady(new NamespacedName("", "")));
+        pods.LastStoreSyncResourceVersion = "6";
+        Assert.Null(store.EnsureReady(default));
+        Assert.Equal(0, store.OwnerNameCount);
+    }
 }
