@@ -112,4 +112,91 @@ public sealed class RealFifoEdgeTests
             Assert.Empty(warnings);
         }
     }
+
+    /// <summary>§2.3: a consumer waiting on an empty queue is woken by every kind of enqueue, in both modes.</summary>
+    [Theory]
+    [InlineData("atomic replace")]
+    [InlineData("atomic resync")]
+    [InlineData("atomic bookmark")]
+    [InlineData("legacy replace")]
+    [InlineData("legacy resync")]
+    public async Task Section2_3_AWaitingConsumer_IsWokenByEveryEnqueue(string operation)
+    {
+        var known = TestObjects.NewIndexer();
+        known.Add(TestObjects.Pod("ns", "known", "1"));
+        var fifo = operation.StartsWith("atomic", StringComparison.Ordinal)
+            ? RealFifo.Create(new RealFifoOptions<TestPod> { EmitDeltaTypeBookmark = true })
+            : RealFifo.Create(new RealFifoOptions<TestPod> { AtomicEvents = false, KnownObjects = known });
+        var popped = new List<DeltaType>();
+        var pop = fifo.PopAsync((d, _) => popped.Add(d.Type)).AsTask();
+        Assert.False(pop.IsCompleted);
+        switch (operation)
+        {
+            case "atomic replace":
+            case "legacy replace":
+                fifo.Replace([TestObjects.Pod("ns", "known", "1"), TestObjects.Pod("ns", "a", "2")], "2");
+                break;
+            case "atomic bookmark":
+                fifo.Bookmark("5");
+                break;
+            default:
+                fifo.Resync();
+                break;
+        }
+
+        Assert.True(await pop.WaitAsync(TimeSpan.FromSeconds(10)));
+        var expected = operation switch
+        {
+            "atomic replace" => DeltaType.ReplacedAll,
+            "atomic resync" => DeltaType.SyncAll,
+            "atomic bookmark" => DeltaType.Bookmark,
+            "legacy replace" => DeltaType.Replaced,
+            _ => DeltaType.Sync,
+        };
+        Assert.Equal(expected, popped[0]);
+    }
+
+    /// <summary>A legacy resync with nothing to sync enqueues nothing; the waiting consumer keeps waiting.</summary>
+    [Fact]
+    public void Section2_3_ALegacyResyncOfAnEmptyStore_EnqueuesNothing()
+    {
+        var fifo = RealFifo.Create(new RealFifoOptions<TestPod> { AtomicEvents = false, KnownObjects = TestObjects.NewIndexer() });
+        var pop = fifo.PopAsync((_, _) => { }).AsTask();
+        fifo.Resync();
+        Assert.False(pop.IsCompleted);
+        Assert.Equal(0, fifo.Count);
+        fifo.Close();
+    }
+
+    /// <summary>A callback that throws releases the single-consumer claim, so the next pop works.</summary>
+    [Fact]
+    public async Task AThrowingCallback_ReleasesTheConsumerClaim()
+    {
+        var fifo = Atomic();
+        fifo.Add(TestObjects.Pod("ns", "a", "1"));
+        fifo.Add(TestObjects.Pod("ns", "b", "1"));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await fifo.PopAsync((_, _) => throw new InvalidOperationException("handler")));
+        string? next = null;
+        Assert.True(await fifo.PopAsync((d, _) => next = ((TestPod)d.Object).Metadata!.Name));
+        Assert.Equal("b", next);
+    }
+
+    /// <summary>
+    /// §2.4: HasSynced turns true only when the last delta of the initial population is processed, not while the
+    /// population is part-way through (legacy mode queues one Replaced delta per listed object).
+    /// </summary>
+    [Fact]
+    public async Task Section2_4_HasSynced_WaitsForTheWholeInitialPopulation()
+    {
+        var fifo = RealFifo.Create(new RealFifoOptions<TestPod> { AtomicEvents = false, KnownObjects = TestObjects.NewIndexer() });
+        fifo.Replace([TestObjects.Pod("ns", "a", "1"), TestObjects.Pod("ns", "b", "1"), TestObjects.Pod("ns", "c", "1")], "1");
+        var synced = new List<bool>();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(await fifo.PopAsync((_, _) => { }));
+            synced.Add(fifo.HasSynced);
+        }
+
+        Assert.Equal([false, false, true], synced);
+    }
 }
