@@ -119,4 +119,22 @@ public sealed class ConsistencyStoreEdgeTests
         Assert.Null(store.EnsureReady(default));
         Assert.Equal(0, store.OwnerNameCount);
     }
+
+    /// <summary>A scope records each write for its owner and counts it; once disposed it records nothing and says so.</summary>
+    [Fact]
+    public void WriteScope_RecordsAndCounts_UntilDisposed()
+    {
+        var pods = new FakeGetter("5");
+        var store = ConsistencyStore.Create([new(GroupResource.Pods, pods)]);
+        var scope = WriteScope.Begin(store, Owner, "uid");
+        Assert.True(scope.RecordWrite(GroupResource.Pods, "7"));
+        Assert.Equal(1, scope.RecordedWrites);
+        Assert.Equal("7", store.EnsureReady(Owner)?.WroteResourceVersion);
+
+        scope.Dispose();
+        Assert.False(scope.RecordWrite(GroupResource.Pods, "9"));
+        Assert.Equal(1, scope.RecordedWrites);
+        pods.LastStoreSyncResourceVersion = "7";
+        Assert.Null(store.EnsureReady(Owner)); // the write after disposal was not recorded: 7 is enough
+    }
 }
