@@ -31,10 +31,15 @@ public sealed class FakeListWatch : IListWatch<TestPod>
         return new ValueTask<ListPage<TestPod>>(reply.Task.WaitAsync(cancellationToken));
     }
 
-    public async IAsyncEnumerable<WatchEvent<TestPod>> WatchAsync(WatchOptions options, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>Every stream records on its <see cref="WatchSession"/> when the consumer disposes it (see <see cref="WatchSession.Disposed"/>).</summary>
+    public IAsyncEnumerable<WatchEvent<TestPod>> WatchAsync(WatchOptions options, CancellationToken cancellationToken = default) =>
+        new DisposalTrackingStream(this, options, cancellationToken);
+
+    private async IAsyncEnumerable<WatchEvent<TestPod>> StreamAsync(WatchOptions options, StrongBox<WatchSession?> opened, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         WatchCalls.Enqueue(options);
-        var session = new WatchSession(options);
+        var session = new WatchSession(options) { Token = cancellationToken };
+        opened.Value = session;
         _watches.Writer.TryWrite(session);
         await foreach (var item in session.Events.Reader.ReadAllAsync(cancellationToken))
         {
@@ -51,12 +56,47 @@ public sealed class FakeListWatch : IListWatch<TestPod>
 
     public async Task<WatchSession> NextWatchAsync() => await _watches.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 
+    /// <summary>The watch stream handed out: the iterator itself, plus a record of its disposal on the session it opened.</summary>
+    private sealed class DisposalTrackingStream(FakeListWatch owner, WatchOptions options, CancellationToken cancellationToken) : IAsyncEnumerable<WatchEvent<TestPod>>
+    {
+        public IAsyncEnumerator<WatchEvent<TestPod>> GetAsyncEnumerator(CancellationToken enumeratorCancellation = default)
+        {
+            var opened = new StrongBox<WatchSession?>();
+            return new Enumerator(owner.StreamAsync(options, opened, cancellationToken).GetAsyncEnumerator(enumeratorCancellation), opened);
+        }
+
+        private sealed class Enumerator(IAsyncEnumerator<WatchEvent<TestPod>> inner, StrongBox<WatchSession?> opened) : IAsyncEnumerator<WatchEvent<TestPod>>
+        {
+            public WatchEvent<TestPod> Current => inner.Current;
+
+            public ValueTask<bool> MoveNextAsync() => inner.MoveNextAsync();
+
+            public async ValueTask DisposeAsync()
+            {
+                await inner.DisposeAsync();
+                opened.Value?.MarkDisposed();
+            }
+        }
+    }
+
     public static ListPage<TestPod> Page(string rv, IEnumerable<TestPod> items, string? continueToken = null) => new() { ResourceVersion = rv, Items = [.. items], Continue = continueToken };
 }
 
 public sealed class WatchSession(WatchOptions options)
 {
+    private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public WatchOptions Options { get; } = options;
+
+    /// <summary>The cancellation token the stream was opened with.</summary>
+    public CancellationToken Token { get; internal init; }
+
+    /// <summary>Completes when the consumer disposes the stream's enumerator (the HTTP response is released).</summary>
+    public Task Disposed => _disposed.Task;
+
+    public bool IsDisposed => _disposed.Task.IsCompleted;
+
+    internal void MarkDisposed() => _disposed.TrySetResult();
 
     internal Channel<(WatchEvent<TestPod> Event, Exception? Error)> Events { get; } = Channel.CreateUnbounded<(WatchEvent<TestPod>, Exception?)>();
 
