@@ -13,7 +13,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "{Reflector}: resource version {ResourceVersion} expired ({Reason}); relisting")]
     public static partial void Expired(this ILogger logger, string reflector, string resourceVersion, string reason);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Reflector}: watch failed; relisting in {Delay}")]
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "{Reflector}: watch failed; re-watching from the same resource version in {Delay}")]
     public static partial void WatchFailed(this ILogger logger, string reflector, TimeSpan delay, Exception exception);
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "{Reflector}: the watch-list request failed; falling back to LIST + WATCH because making progress is better than deadlocking")]

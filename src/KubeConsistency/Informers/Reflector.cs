@@ -510,9 +510,11 @@ internal sealed class Reflector<T>
                     _o.Logger.WatchEnded(_o.Name, _lastSyncResourceVersion);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception)
             {
-                // Decode errors, server errors, Status ERROR events, very short watches: relist after a backoff.
+                // Decode errors, server errors, Status ERROR events, very short watches, and a cancellation the reflector
+                // did not ask for (an HTTP timeout; the caller's and the watchdog's are handled above): relist after a
+                // backoff.
                 Interlocked.Increment(ref _watchFailures);
                 throw;
             }
