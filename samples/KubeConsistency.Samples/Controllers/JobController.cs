@@ -56,7 +56,7 @@ public sealed class JobController
         _time = options.TimeProvider;
         _logger = options.LoggerFactory?.CreateLogger<JobController>() ?? (ILogger)NullLogger.Instance;
         var store = options.UseConsistencyStore
-            ? ConsistencyStore.Create([new(GroupResource.Pods, _pods), new(GroupResource.Jobs, _jobs)])
+            ? ConsistencyStore.Create([new(GroupResource.Pods, _pods), new(GroupResource.Jobs, _jobs)], new ConsistencyStoreOptions { Semantics = options.ConsistencySemantics })
             : ConsistencyStore.Noop;
         store = options.ConsistencyStoreDecorator?.Invoke(store) ?? store;
         Gate = StalenessGate.Create(new StalenessGateOptions

@@ -61,7 +61,7 @@ public sealed class ReplicaSetController
 
         // §8.1 step 1: the real store over the informer stores of every group-resource this controller writes.
         var store = options.UseConsistencyStore
-            ? ConsistencyStore.Create([new(GroupResource.Pods, _pods), new(GroupResource.ReplicaSets, _replicaSets)])
+            ? ConsistencyStore.Create([new(GroupResource.Pods, _pods), new(GroupResource.ReplicaSets, _replicaSets)], new ConsistencyStoreOptions { Semantics = options.ConsistencySemantics })
             : ConsistencyStore.Noop;
         store = options.ConsistencyStoreDecorator?.Invoke(store) ?? store;
         Gate = StalenessGate.Create(new StalenessGateOptions

@@ -34,11 +34,17 @@ public sealed class SampleControllerOptions<TOwner>
     public required ISharedIndexInformer<TOwner> OwnerInformer { get; init; }
 
     /// <summary>
-    /// Gate syncs on the owner's own writes with <see cref="KubeConsistency.Consistency.ConsistencyStore.Create"/> over the pod and owner
+    /// Gate syncs on the owner's own writes with <see cref="KubeConsistency.Consistency.ConsistencyStore.Create(IEnumerable{KeyValuePair{GroupResource, KubeConsistency.Consistency.ILastSyncResourceVersionGetter}})"/> over the pod and owner
     /// informer stores (the v1.36 <c>StaleControllerConsistency*</c> gates on); <see langword="false"/> uses the no-op store
     /// (the gates off). Default <see langword="true"/>.
     /// </summary>
     public bool UseConsistencyStore { get; init; } = true;
+
+    /// <summary>
+    /// The consistency store's rules: v1.36's fail-open ones (default) or client-go v1.38's fail-closed ones, where a
+    /// cache that reports no resource version yet is not ready.
+    /// </summary>
+    public KubeConsistency.Consistency.ConsistencySemantics ConsistencySemantics { get; init; }
 
     /// <summary>
     /// Wraps the controller's consistency store (real or no-op), e.g. with the property-test kit's

@@ -37,7 +37,7 @@ public sealed class ScenarioContext
     /// Wraps the controller's consistency store so the runner checks that <c>EnsureReady</c> never reports ready while a write
     /// it recorded is unobserved by the informers. Use the result as the controller's store.
     /// </summary>
-    /// <param name="store">The controller's store (<see cref="ConsistencyStore.Create"/> or <see cref="ConsistencyStore.Noop"/>).</param>
+    /// <param name="store">The controller's store (<see cref="ConsistencyStore.Create(IEnumerable{KeyValuePair{GroupResource, ILastSyncResourceVersionGetter}})"/> or <see cref="ConsistencyStore.Noop"/>).</param>
     public IConsistencyStore ObserveConsistency(IConsistencyStore store)
     {
         ArgumentNullException.ThrowIfNull(store);

@@ -15,7 +15,26 @@ public static class ConsistencyStore
     public static IConsistencyStore Create(IEnumerable<KeyValuePair<GroupResource, ILastSyncResourceVersionGetter>> stores)
     {
         ArgumentNullException.ThrowIfNull(stores);
-        return new RealConsistencyStore(stores);
+        return new RealConsistencyStore(stores, ConsistencySemantics.KubernetesV136);
+    }
+
+    /// <summary>
+    /// Creates the real store with the rules <paramref name="options"/> selects (v1.36 by default; client-go v1.38's
+    /// fail-closed rules on request, docs/upstream-after-1.36.md §1.4).
+    /// </summary>
+    /// <param name="stores">For each tracked group-resource, the cache that reads it (any <see cref="Cache.IStore{T}"/>).</param>
+    /// <param name="options">The store's rules; validated and copied.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="ConsistencyStoreOptions.Semantics"/> is not a defined value.</exception>
+    public static IConsistencyStore Create(IEnumerable<KeyValuePair<GroupResource, ILastSyncResourceVersionGetter>> stores, ConsistencyStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(stores);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!Enum.IsDefined(options.Semantics))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Semantics, $"{nameof(ConsistencyStoreOptions)}.{nameof(ConsistencyStoreOptions.Semantics)} must be {nameof(ConsistencySemantics.KubernetesV136)} or {nameof(ConsistencySemantics.ClientGoV138)}.");
+        }
+
+        return new RealConsistencyStore(stores, options.Semantics);
     }
 
     /// <summary>The store that never blocks (Go: <c>NewNoopConsistencyStore</c>): what a controller uses when its gate is off.</summary>
@@ -50,9 +69,11 @@ internal sealed class RealConsistencyStore : IConsistencyStore
 {
     private readonly ConcurrentDictionary<string, OwnerRecord[]> _writes = new(StringComparer.Ordinal);
     private readonly Dictionary<GroupResource, ILastSyncResourceVersionGetter?> _stores;
+    private readonly bool _failClosed;
 
-    public RealConsistencyStore(IEnumerable<KeyValuePair<GroupResource, ILastSyncResourceVersionGetter>> stores)
+    public RealConsistencyStore(IEnumerable<KeyValuePair<GroupResource, ILastSyncResourceVersionGetter>> stores, ConsistencySemantics semantics)
     {
+        _failClosed = semantics == ConsistencySemantics.ClientGoV138;
         _stores = [];
         foreach (var (gr, getter) in stores)
         {
@@ -69,7 +90,7 @@ internal sealed class RealConsistencyStore : IConsistencyStore
     {
         ownerUid ??= string.Empty;
         resourceVersion ??= string.Empty;
-        GetOrCreateRecord(owner, ownerUid).Record(resource, resourceVersion, _stores);
+        GetOrCreateRecord(owner, ownerUid).Record(resource, resourceVersion, _stores, _failClosed);
     }
 
     public ConsistencyError? EnsureReady(NamespacedName owner)
@@ -79,7 +100,7 @@ internal sealed class RealConsistencyStore : IConsistencyStore
             return null;
         }
 
-        var error = record.Check();
+        var error = record.Check(_failClosed);
         if (error is null)
         {
             // Every entry passed (or was skipped): forget the whole record, but only this record (§7.3 step 3).
@@ -212,7 +233,7 @@ internal sealed class RealConsistencyStore : IConsistencyStore
 
         public string OwnerUid { get; } = ownerUid;
 
-        public void Record(GroupResource resource, string resourceVersion, Dictionary<GroupResource, ILastSyncResourceVersionGetter?> stores)
+        public void Record(GroupResource resource, string resourceVersion, Dictionary<GroupResource, ILastSyncResourceVersionGetter?> stores, bool failClosed)
         {
             lock (_lock)
             {
@@ -221,15 +242,23 @@ internal sealed class RealConsistencyStore : IConsistencyStore
                     ref var entry = ref _entries[i];
                     if (entry.Resource == resource)
                     {
-                        // Keep the recorded value only when it compares as newer or equal; any comparison error
-                        // (either side malformed, including "") overwrites (§7.3 step 2, §7.4).
-                        if (!ResourceVersion.TryCompare(entry.WroteResourceVersion, resourceVersion, out var c) || c < 0)
+                        // Keep the recorded value when it compares as newer or equal. A comparison error (either
+                        // side malformed, including "") overwrites in v1.36 (§7.3 step 2, §7.4) and is ignored in
+                        // v1.38 (§1.4), where only a valid value was ever recorded.
+                        var compared = ResourceVersion.TryCompare(entry.WroteResourceVersion, resourceVersion, out var c);
+                        if (compared ? c < 0 : !failClosed)
                         {
                             entry.WroteResourceVersion = resourceVersion;
                         }
 
                         return;
                     }
+                }
+
+                // v1.38 never records an invalid first value (§1.4): it could only ever skip or mislead.
+                if (failClosed && !ResourceVersion.TryCompare(resourceVersion, resourceVersion, out _))
+                {
+                    return;
                 }
 
                 if (_count == _entries.Length)
@@ -242,7 +271,7 @@ internal sealed class RealConsistencyStore : IConsistencyStore
             }
         }
 
-        public ConsistencyError? Check()
+        public ConsistencyError? Check(bool failClosed)
         {
             lock (_lock)
             {
@@ -250,16 +279,28 @@ internal sealed class RealConsistencyStore : IConsistencyStore
                 {
                     ref readonly var entry = ref _entries[i];
 
-                    // No store for this group-resource: nothing to compare against (§7.4).
+                    // No store for this group-resource: nothing to compare against, so v1.36 skips it (§7.4);
+                    // v1.38 reports the wiring mistake (§1.4).
                     if (entry.Getter is null)
                     {
+                        if (failClosed)
+                        {
+                            return new ConsistencyError(string.Empty, entry.WroteResourceVersion, entry.Resource, ConsistencyErrorReason.NoStoreRegistered);
+                        }
+
                         continue;
                     }
 
-                    // "" means the store reports no RV (never synced, or tracking off): skip (§7.4).
+                    // "" means the store reports no RV (never synced, or tracking off): v1.36 skips (§7.4), v1.38
+                    // fails safe and reports not ready (§1.4).
                     var read = entry.Getter.LastStoreSyncResourceVersion;
                     if (string.IsNullOrEmpty(read))
                     {
+                        if (failClosed)
+                        {
+                            return new ConsistencyError(string.Empty, entry.WroteResourceVersion, entry.Resource, ConsistencyErrorReason.CacheNotSynced);
+                        }
+
                         continue;
                     }
 

@@ -15,8 +15,10 @@ public interface IConsistencyStore
     /// <summary>
     /// Records that a write on behalf of <paramref name="owner"/> produced <paramref name="resourceVersion"/>
     /// for <paramref name="resource"/> (§7.3). A different <paramref name="ownerUid"/> than the recorded one
-    /// starts a fresh record (the owner was recreated under the same name). The value is stored as given —
-    /// even an empty or malformed one — and replaces a recorded value unless that one compares as newer or equal.
+    /// starts a fresh record (the owner was recreated under the same name). Under the default v1.36 rules the value is
+    /// stored as given — even an empty or malformed one — and replaces a recorded value unless that one compares as
+    /// newer or equal; under <see cref="ConsistencySemantics.ClientGoV138"/> an invalid first value is dropped and a
+    /// later value that does not compare is ignored.
     /// </summary>
     /// <param name="owner">The reconciled object.</param>
     /// <param name="ownerUid">The reconciled object's UID.</param>
@@ -56,11 +58,25 @@ public sealed class ConsistencyError
     /// <param name="wroteResourceVersion">The resource version of the recorded write.</param>
     /// <param name="groupResource">The group-resource whose store is behind.</param>
     public ConsistencyError(string readResourceVersion, string wroteResourceVersion, GroupResource groupResource)
+        : this(readResourceVersion, wroteResourceVersion, groupResource, ConsistencyErrorReason.CacheBehind)
+    {
+    }
+
+    /// <summary>Creates the error with the reason the owner is not ready.</summary>
+    /// <param name="readResourceVersion">The store's <c>LastStoreSyncResourceVersion</c> (<c>""</c> when it has none, or there is no store).</param>
+    /// <param name="wroteResourceVersion">The resource version of the recorded write.</param>
+    /// <param name="groupResource">The group-resource whose store is behind, unsynced or missing.</param>
+    /// <param name="reason">Why the owner is not ready.</param>
+    public ConsistencyError(string readResourceVersion, string wroteResourceVersion, GroupResource groupResource, ConsistencyErrorReason reason)
     {
         ReadResourceVersion = readResourceVersion;
         WroteResourceVersion = wroteResourceVersion;
         GroupResource = groupResource;
+        Reason = reason;
     }
+
+    /// <summary>Why the owner is not ready; the last two occur only with <see cref="ConsistencySemantics.ClientGoV138"/>.</summary>
+    public ConsistencyErrorReason Reason { get; }
 
     /// <summary>What the store has applied.</summary>
     public string ReadResourceVersion { get; }
@@ -72,7 +88,12 @@ public sealed class ConsistencyError
     public GroupResource GroupResource { get; }
 
     /// <summary>A readable description.</summary>
-    public string Message => $"cache for {GroupResource} is stale: read resource version {ReadResourceVersion} is not as new as written resource version {WroteResourceVersion}";
+    public string Message => Reason switch
+    {
+        ConsistencyErrorReason.CacheNotSynced => $"cache for {GroupResource} is not synced: it reports no resource version yet (written resource version {WroteResourceVersion})",
+        ConsistencyErrorReason.NoStoreRegistered => $"no store registered for group resource {GroupResource} (written resource version {WroteResourceVersion})",
+        _ => $"cache for {GroupResource} is stale: read resource version {ReadResourceVersion} is not as new as written resource version {WroteResourceVersion}",
+    };
 
     /// <summary>The error as an exception, for callers that prefer to throw.</summary>
     public StaleCacheException ToException() => new(this);

@@ -21,7 +21,7 @@ public sealed class StalenessGateOptions
     public required string ControllerName { get; init; }
 
     /// <summary>
-    /// The store that records this controller's writes: <see cref="Consistency.ConsistencyStore.Create"/> over the informer stores of
+    /// The store that records this controller's writes: <see cref="Consistency.ConsistencyStore.Create(IEnumerable{KeyValuePair{GroupResource, Consistency.ILastSyncResourceVersionGetter}})"/> over the informer stores of
     /// every group-resource the controller writes (its own and e.g. pods), or <see cref="Consistency.ConsistencyStore.Noop"/> when the
     /// controller's feature gate is off (§8.1 step 1).
     /// </summary>
