@@ -84,3 +84,28 @@ public sealed class ChannelHandler : IResourceEventHandler<TestPod>
 
     public bool TryNext(out string? e) => _events.Reader.TryRead(out e);
 }
+
+/// <summary>A handler whose every callback signals <see cref="Entered"/> and then blocks until <see cref="Gate"/> is released (10 s at most).</summary>
+internal sealed class BlockingHandler : IResourceEventHandler<TestPod>
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(10);
+
+    public int Calls;
+
+    public SemaphoreSlim Gate { get; } = new(0);
+
+    public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void OnAdd(TestPod obj, bool isInInitialList) => Block();
+
+    public void OnUpdate(TestPod oldObj, TestPod newObj) => Block();
+
+    public void OnDelete(object obj) => Block();
+
+    private void Block()
+    {
+        Entered.TrySetResult();
+        Gate.Wait(Guard);
+        Interlocked.Increment(ref Calls);
+    }
+}

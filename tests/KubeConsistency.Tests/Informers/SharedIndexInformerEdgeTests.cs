@@ -690,28 +690,6 @@ public sealed class SharedIndexInformerEdgeTests
         return ((ICollection)field.GetValue(informer)!).Count;
     }
 
-    private sealed class BlockingHandler : IResourceEventHandler<TestPod>
-    {
-        public int Calls;
-
-        public SemaphoreSlim Gate { get; } = new(0);
-
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void OnAdd(TestPod obj, bool isInInitialList) => Block();
-
-        public void OnUpdate(TestPod oldObj, TestPod newObj) => Block();
-
-        public void OnDelete(object obj) => Block();
-
-        private void Block()
-        {
-            Entered.TrySetResult();
-            Gate.Wait(Guard);
-            Interlocked.Increment(ref Calls);
-        }
-    }
-
     /// <summary>Throws from every callback except for the pod named <c>marker</c>, which it signals.</summary>
     private sealed class ThrowingHandler : IResourceEventHandler<TestPod>
     {

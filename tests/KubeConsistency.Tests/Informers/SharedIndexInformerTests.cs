@@ -9,28 +9,6 @@ public sealed class SharedIndexInformerTests
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(10);
 
-    private sealed class BlockingHandler : IResourceEventHandler<TestPod>
-    {
-        public SemaphoreSlim Gate { get; } = new(0);
-
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public int Calls;
-
-        public void OnAdd(TestPod obj, bool isInInitialList) => Block();
-
-        public void OnUpdate(TestPod oldObj, TestPod newObj) => Block();
-
-        public void OnDelete(object obj) => Block();
-
-        private void Block()
-        {
-            Entered.TrySetResult();
-            Gate.Wait(Guard);
-            Interlocked.Increment(ref Calls);
-        }
-    }
-
     [Fact]
     public async Task Options_are_copied_at_Create_the_callers_object_is_never_written_and_later_changes_do_nothing()
     {
