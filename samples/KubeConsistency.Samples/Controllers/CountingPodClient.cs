@@ -7,13 +7,15 @@ namespace KubeConsistency.Samples.Controllers;
 
 /// <summary>
 /// A pods client that counts every successful pod create per controller owner (<c>namespace/name</c> of the pod's
-/// controller reference) and notifies an observer, so the scenario can compare what the controllers created with the
-/// minimum the specs asked for. Everything else passes through.
+/// controller reference) and every delete request per pod, and notifies an observer, so a scenario can compare what the
+/// controllers created and deleted with the minimum the specs asked for. Everything else passes through.
 /// </summary>
 public sealed class CountingPodClient(IResourceClient<V1Pod> inner) : IResourceClient<V1Pod>
 {
     private readonly ConcurrentDictionary<string, int> _createsByOwner = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _deletesByPod = new(StringComparer.Ordinal);
     private long _creates;
+    private long _deletes;
 
     /// <summary>Raised after each successful create, with the created pod.</summary>
     public event Action<V1Pod>? Created;
@@ -23,6 +25,12 @@ public sealed class CountingPodClient(IResourceClient<V1Pod> inner) : IResourceC
 
     /// <summary>Pods created per owner key (<c>namespace/name</c> of the controller reference).</summary>
     public IReadOnlyDictionary<string, int> CreatesByOwner => _createsByOwner;
+
+    /// <summary>Every pod delete sent through this client (counted before the request, so a failed one counts too).</summary>
+    public long Deletes => Interlocked.Read(ref _deletes);
+
+    /// <summary>Delete requests per pod key (<c>namespace/name</c>): a value above 1 is a pod deleted twice.</summary>
+    public IReadOnlyDictionary<string, int> DeletesByPod => _deletesByPod;
 
     /// <inheritdoc/>
     public GroupVersionResource Resource => inner.Resource;
@@ -55,8 +63,12 @@ public sealed class CountingPodClient(IResourceClient<V1Pod> inner) : IResourceC
         inner.PatchAsync(@namespace, name, mergePatchJson, status, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask<V1Pod?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default) =>
-        inner.DeleteAsync(@namespace, name, options, cancellationToken);
+    public ValueTask<V1Pod?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _deletes);
+        _deletesByPod.AddOrUpdate(ObjectKeys.MetaNamespaceKey(@namespace, name), 1, static (_, n) => n + 1);
+        return inner.DeleteAsync(@namespace, name, options, cancellationToken);
+    }
 
     /// <inheritdoc/>
     public ValueTask<ListPage<V1Pod>> ListAsync(ListOptions options, CancellationToken cancellationToken = default) => inner.ListAsync(options, cancellationToken);
