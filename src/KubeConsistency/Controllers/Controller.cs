@@ -46,7 +46,7 @@ public sealed class ControllerOptions
 /// <see cref="StalenessGate.EnsureReady"/> and record writes for its key without further locking (§7.3).</item>
 /// <item>A reconcile that throws is logged and requeued with <c>AddRateLimited</c>; <see cref="ReconcileResult.Done"/> makes the
 /// queue <c>Forget</c> the key; <see cref="ReconcileResult.RequeueAfter"/> forgets then adds after the delay;
-/// <see cref="ReconcileResult.RequeueRateLimited"/> and <see cref="ReconcileResult.StaleSyncSkipped"/> add rate-limited.</item>
+/// <see cref="ReconcileResult.RequeueRateLimited"/> and <see cref="ReconcileResult.StaleSyncSkipped(KubeConsistency.Consistency.ConsistencyError)"/> add rate-limited.</item>
 /// <item>Cancelling the run stops taking keys, lets the reconciles in flight finish (they see the cancellation through their
 /// token), waits until each has been marked done (<c>ShutDownWithDrain</c>), then completes without throwing. Keys still
 /// queued are dropped. A controller runs once.</item>

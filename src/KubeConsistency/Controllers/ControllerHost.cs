@@ -224,7 +224,16 @@ internal sealed class ControllerHost : IController
             case ReconcileOutcome.StaleSyncSkipped:
                 // §8.1 step 3: the error return of kube-controller-manager, without an error log (the gate logged it).
                 ControllerLog.StaleSyncRequeued(_logger, Name, key, result.StaleCache?.GroupResource.ToString() ?? string.Empty);
-                Queue.AddRateLimited(key);
+                if (result.Delay > TimeSpan.Zero)
+                {
+                    Queue.Forget(key);
+                    Queue.AddAfter(key, result.Delay);
+                }
+                else
+                {
+                    Queue.AddRateLimited(key);
+                }
+
                 break;
             default:
                 // An undefined outcome value: treat it as a failure rather than dropping the key.

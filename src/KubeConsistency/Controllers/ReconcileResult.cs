@@ -16,14 +16,15 @@ public enum ReconcileOutcome
 
     /// <summary>
     /// The staleness gate deferred the sync (upstream-semantics.md §8.1 step 3): requeued with <c>AddRateLimited(key)</c>,
-    /// exactly as kube-controller-manager does by returning the consistency error to its work queue.
+    /// exactly as kube-controller-manager does by returning the consistency error to its work queue — or, when the result
+    /// carries a <see cref="ReconcileResult.Delay"/>, forgotten and added after it (Cluster API's fixed 100 ms).
     /// </summary>
     StaleSyncSkipped,
 }
 
 /// <summary>
 /// The result of one reconcile: <see cref="Done"/>, <see cref="RequeueAfter"/>, <see cref="RequeueRateLimited"/> or
-/// <see cref="StaleSyncSkipped"/>. A reconcile that throws is logged and requeued rate-limited.
+/// <see cref="StaleSyncSkipped(KubeConsistency.Consistency.ConsistencyError)"/>. A reconcile that throws is logged and requeued rate-limited.
 /// </summary>
 public readonly struct ReconcileResult : IEquatable<ReconcileResult>
 {
@@ -70,6 +71,20 @@ public readonly struct ReconcileResult : IEquatable<ReconcileResult>
         return new(ReconcileOutcome.StaleSyncSkipped, TimeSpan.Zero, error);
     }
 
+    /// <summary>
+    /// The sync was deferred because a cache has not yet observed this controller's own writes; the host forgets the
+    /// key's backoff and requeues it after <paramref name="requeueAfter"/> (Cluster API's policy: <c>RequeueAfter: 100ms</c>).
+    /// </summary>
+    /// <param name="error">The consistency error.</param>
+    /// <param name="requeueAfter">How long to wait; more than zero.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="requeueAfter"/> is not positive.</exception>
+    public static ReconcileResult StaleSyncSkipped(ConsistencyError error, TimeSpan requeueAfter)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(requeueAfter, TimeSpan.Zero);
+        return new(ReconcileOutcome.StaleSyncSkipped, requeueAfter, error);
+    }
+
     /// <summary>Compares two results.</summary>
     /// <param name="left">The first result.</param>
     /// <param name="right">The second result.</param>
@@ -93,6 +108,7 @@ public readonly struct ReconcileResult : IEquatable<ReconcileResult>
     public override string ToString() => Outcome switch
     {
         ReconcileOutcome.RequeueAfter => $"RequeueAfter({Delay})",
+        ReconcileOutcome.StaleSyncSkipped when Delay > TimeSpan.Zero => $"StaleSyncSkipped({StaleCache}, {Delay})",
         ReconcileOutcome.StaleSyncSkipped => $"StaleSyncSkipped({StaleCache})",
         _ => Outcome.ToString(),
     };

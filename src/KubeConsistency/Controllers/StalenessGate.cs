@@ -107,7 +107,7 @@ public abstract class StalenessGate
     /// <summary>
     /// Checks at the top of a sync whether the caches have observed every write recorded for <paramref name="owner"/>
     /// (§8.1 step 3). When not, logs (rate-limited per owner), increments the skip counter with the stale group-resource's
-    /// <c>group</c> and <c>resource</c>, and returns the error: return <see cref="ReconcileResult.StaleSyncSkipped"/> with it
+    /// <c>group</c> and <c>resource</c>, and returns the error: return <see cref="ReconcileResult.StaleSyncSkipped(KubeConsistency.Consistency.ConsistencyError)"/> with it
     /// without reading or writing anything. When ready, the owner's record is forgotten (§7.3).
     /// </summary>
     /// <param name="owner">The reconciled object's namespace and name (from the work-queue key).</param>
@@ -208,6 +208,25 @@ public abstract class StalenessGate
         ArgumentNullException.ThrowIfNull(client);
         return new ConsistentWriter<T>(this, client, accessor ?? ObjectMetadataAccessor<T>.Default);
     }
+
+    /// <summary>
+    /// Wraps a reconcile delegate with this gate, for any controller (what Cluster API keeps its own copy of): the result
+    /// goes to <see cref="Controller.Create"/>. Each sync first calls <see cref="EnsureReady"/> — a deferred sync is
+    /// counted, logged and requeued by <see cref="GatedReconcileOptions.StaleSyncRequeue"/> without calling
+    /// <paramref name="reconcile"/> — then reads the owner from <paramref name="owners"/> (gone: <see cref="OwnerNotFound"/>,
+    /// and the delegate runs with no owner to clean up), and runs <paramref name="reconcile"/> inside a
+    /// <see cref="WriteScope"/> for the owner, so every write it records (<see cref="ReconcileContext{TOwner}.RecordWrite"/>,
+    /// or a recording client) is recorded with <see cref="WroteAt"/>.
+    /// </summary>
+    /// <typeparam name="TOwner">The reconciled type.</typeparam>
+    /// <param name="owners">The owners' informer store.</param>
+    /// <param name="reconcile">The sync; never called for a key whose caches are behind its owner's recorded writes.</param>
+    /// <param name="options">The requeue policy; <see langword="null"/> for kube-controller-manager's (rate-limited).</param>
+    /// <param name="accessor">Reads the owner's UID; defaults to <see cref="ObjectMetadataAccessor{T}.Default"/>.</param>
+    /// <returns>A reconcile function for <see cref="Controller.Create"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The options name an unknown policy or a delay that is not positive.</exception>
+    public Func<string, CancellationToken, ValueTask<ReconcileResult>> Wrap<TOwner>(Cache.IStore<TOwner> owners, Func<ReconcileContext<TOwner>, CancellationToken, ValueTask<ReconcileResult>> reconcile, GatedReconcileOptions? options = null, ObjectMetadataAccessor<TOwner>? accessor = null)
+        where TOwner : class => new GatedReconcile<TOwner>(this, owners, reconcile, options, accessor).ReconcileAsync;
 
     private static bool IsValidSubsystem(string? name) =>
         !string.IsNullOrEmpty(name) && !char.IsAsciiDigit(name[0]) && name.All(static c => char.IsAsciiLetterOrDigit(c) || c == '_');
