@@ -159,7 +159,10 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
         return await ReadObjectAsync(response, path, cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask<T?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default)
+    public async ValueTask<T?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default) =>
+        (await DeleteWithResultAsync(@namespace, name, options, cancellationToken).ConfigureAwait(false)).Object;
+
+    public async ValueTask<DeleteResult<T>> DeleteWithResultAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default)
     {
         var path = ItemPath(ResolveNamespace(@namespace), name, null, null);
         var body = options is null ? default : SerializeDeleteOptions(options);
@@ -186,12 +189,16 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
                     throw StatusErrors.FromStatus(status, response.StatusCode, null);
                 }
 
-                return default;
+                // v1.38 servers say when the deletion happened (metadata.resourceVersion); older ones leave it out.
+                return new DeleteResult<T>(default, StringProperty(status, "metadata", "resourceVersion"), StringProperty(status, "details", "uid"));
             }
 
-            return Deserialize(bytes, path);
+            return new DeleteResult<T>(Deserialize(bytes, path));
         }
     }
+
+    private static string? StringProperty(JsonElement status, string parent, string name) =>
+        status.TryGetProperty(parent, out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     internal string ListPath(ListOptions options)
     {

@@ -65,9 +65,15 @@ public sealed class CountingPodClient(IResourceClient<V1Pod> inner) : IResourceC
     /// <inheritdoc/>
     public ValueTask<V1Pod?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default)
     {
-        Interlocked.Increment(ref _deletes);
-        _deletesByPod.AddOrUpdate(ObjectKeys.MetaNamespaceKey(@namespace, name), 1, static (_, n) => n + 1);
+        CountDelete(@namespace, name);
         return inner.DeleteAsync(@namespace, name, options, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<DeleteResult<V1Pod>> DeleteWithResultAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        CountDelete(@namespace, name);
+        return inner.DeleteWithResultAsync(@namespace, name, options, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -75,4 +81,10 @@ public sealed class CountingPodClient(IResourceClient<V1Pod> inner) : IResourceC
 
     /// <inheritdoc/>
     public IAsyncEnumerable<WatchEvent<V1Pod>> WatchAsync(WatchOptions options, CancellationToken cancellationToken = default) => inner.WatchAsync(options, cancellationToken);
+
+    private void CountDelete(string? @namespace, string name)
+    {
+        Interlocked.Increment(ref _deletes);
+        _deletesByPod.AddOrUpdate(ObjectKeys.MetaNamespaceKey(@namespace, name), 1, static (_, n) => n + 1);
+    }
 }

@@ -43,6 +43,7 @@ public sealed class ReplicaSetController
     private readonly IKubernetes _kubernetes;
     private readonly ConsistentWriter<V1Pod> _podWriter;
     private readonly IPodControl<V1Pod> _podControl;
+    private readonly bool _trackDeletes;
     private readonly IUidTrackingControllerExpectations? _expectations;
     private readonly ILogger _logger;
     private readonly IEventHandlerRegistration[] _registrations;
@@ -71,11 +72,13 @@ public sealed class ReplicaSetController
             TimeProvider = options.TimeProvider,
             Logger = _logger,
             MeterFactory = options.MeterFactory,
+            TrackDeletes = options.TrackDeletes,
         });
+        _trackDeletes = options.TrackDeletes;
         _expectations = options.UseExpectations ? ControllerExpectations.CreateUidTracking(options.TimeProvider, _logger) : null;
 
         // Pod creates (PodControl) and pod patches (the writer) record their returned resource versions themselves (§8.1
-        // step 2); pod deletes are not recorded, as upstream.
+        // step 2); pod deletes are not recorded, as upstream, unless TrackDeletes (then by RV, or by UID in the pod cache).
         _podWriter = Gate.Writer(options.Pods, PodAccessor);
         _podControl = PodControl.Create(new PodControlOptions<V1Pod>
         {
@@ -84,6 +87,7 @@ public sealed class ReplicaSetController
             Expectations = _expectations,
             Accessor = PodAccessor,
             Logger = _logger,
+            PodCache = _pods,
         });
         Controller = KubeConsistency.Controllers.Controller.Create(
             new ControllerOptions
@@ -212,7 +216,9 @@ public sealed class ReplicaSetController
             var toDelete = PodLogic.PodsToDelete(filteredPods, diff);
             _expectations?.ExpectDeletions(key, [.. toDelete.Select(p => p.Key())]);
             Log.DeletingReplicas(_logger, key, diff);
-            var deletes = toDelete.Select(p => _podControl.DeletePodAsync(owner, p.Metadata.Name, cancellationToken).AsTask()).ToArray();
+            var deletes = toDelete.Select(p => _trackDeletes
+                ? _podControl.DeletePodAsync(owner, rs.Metadata.Uid, p, cancellationToken).AsTask()
+                : _podControl.DeletePodAsync(owner, p.Metadata.Name, cancellationToken).AsTask()).ToArray();
             try
             {
                 await Task.WhenAll(deletes).ConfigureAwait(false);

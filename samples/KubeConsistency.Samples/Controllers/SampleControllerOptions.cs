@@ -52,6 +52,12 @@ public sealed class SampleControllerOptions<TOwner>
     /// </summary>
     public Func<KubeConsistency.Consistency.IConsistencyStore, KubeConsistency.Consistency.IConsistencyStore>? ConsistencyStoreDecorator { get; init; }
 
+    /// <summary>
+    /// Track pod deletes as writes (beyond v1.36: <see cref="StalenessGateOptions.TrackDeletes"/>): a scale-down then waits
+    /// until the pod cache has observed its deletes before the next sync acts. Default <see langword="false"/>, as upstream.
+    /// </summary>
+    public bool TrackDeletes { get; init; }
+
     /// <summary>Use controller expectations (kube-controller-manager always does; off by default here to show what the gate alone does).</summary>
     public bool UseExpectations { get; init; }
 

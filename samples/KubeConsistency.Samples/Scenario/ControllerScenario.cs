@@ -610,6 +610,7 @@ public sealed class ControllerScenario : IAsyncDisposable
             OwnerInformer = ownerInformer,
             UseConsistencyStore = _options.Consistency,
             UseExpectations = _options.Expectations,
+            TrackDeletes = _options.TrackDeletes,
             Workers = _options.Workers,
             TimeProvider = _time,
             LoggerFactory = _options.LoggerFactory,

@@ -39,6 +39,9 @@ public sealed class ScenarioOptions
     /// <summary>Also use controller expectations (kube-controller-manager always does). Default off.</summary>
     public bool Expectations { get; init; }
 
+    /// <summary>Track pod deletes in the gate (<c>StalenessGateOptions.TrackDeletes</c>, beyond v1.36). Default off.</summary>
+    public bool TrackDeletes { get; init; }
+
     /// <summary>Concurrent syncs per controller. Default 5 (kube-controller-manager's default).</summary>
     public int Workers { get; init; } = 5;
 

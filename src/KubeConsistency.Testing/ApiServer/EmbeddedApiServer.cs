@@ -82,6 +82,7 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
             CreateDefaultNamespaces = options.CreateDefaultNamespaces,
             RecordManagedFields = options.RecordManagedFields,
             EnforceNamespaceLifecycle = options.EnforceNamespaceLifecycle,
+            DeleteStatusResourceVersion = options.DeleteStatusResourceVersion,
             MaxRequestBodySize = options.MaxRequestBodySize,
             LoggerFactory = options.LoggerFactory,
             AdditionalResources = options.AdditionalResources.ToList(),

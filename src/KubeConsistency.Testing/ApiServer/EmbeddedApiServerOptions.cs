@@ -42,6 +42,14 @@ public sealed class EmbeddedApiServerOptions
     /// </summary>
     public bool EnforceNamespaceLifecycle { get; set; } = true;
 
+    /// <summary>
+    /// Whether a DELETE answered with a <c>Status</c> (an object of a resource without graceful deletion, removed at once)
+    /// carries the resource version of the deletion in <c>metadata.resourceVersion</c>, as kube-apiserver does from v1.38
+    /// (docs/upstream-after-1.36.md §1.5). Default <see langword="false"/>: the v1.36 answer, with no resource version. A
+    /// DELETE that returns the object (pods, finalizers, graceful deletion) carries its resource version either way.
+    /// </summary>
+    public bool DeleteStatusResourceVersion { get; set; }
+
     /// <summary>Largest accepted request body in bytes. Default 3 MiB (kube-apiserver's object size limit is about 3 MB).</summary>
     public int MaxRequestBodySize { get; set; } = 3 * 1024 * 1024;
 

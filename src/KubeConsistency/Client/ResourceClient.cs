@@ -58,6 +58,20 @@ public interface IResourceClient<T> : IListWatch<T>
     /// <exception cref="NotFoundException">No such object.</exception>
     /// <exception cref="ConflictException">A precondition failed.</exception>
     ValueTask<T?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <c>DELETE</c> one object, keeping what a <c>Status</c> answer says: from Kubernetes v1.38 the deletion's resource
+    /// version (docs/upstream-after-1.36.md §1.5), which a controller records to wait for its own delete. The default
+    /// implementation calls <see cref="DeleteAsync"/> and so knows only the returned object.
+    /// </summary>
+    /// <param name="namespace">The namespace; <see langword="null"/> uses the client's namespace.</param>
+    /// <param name="name">The object name.</param>
+    /// <param name="options">Preconditions, propagation policy and grace period; <see langword="null"/> sends no body.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <exception cref="NotFoundException">No such object.</exception>
+    /// <exception cref="ConflictException">A precondition failed.</exception>
+    async ValueTask<DeleteResult<T>> DeleteWithResultAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default) =>
+        new(await DeleteAsync(@namespace, name, options, cancellationToken).ConfigureAwait(false));
 }
 
 /// <summary>How dependents are garbage-collected on delete (Go: <c>metav1.DeletionPropagation</c>).</summary>

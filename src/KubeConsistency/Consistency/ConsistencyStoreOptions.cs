@@ -30,6 +30,13 @@ public enum ConsistencyErrorReason
 
     /// <summary>No store was registered for the written group-resource; v1.38 rules only.</summary>
     NoStoreRegistered = 2,
+
+    /// <summary>
+    /// The cache still holds an object this controller deleted (same UID, no <c>deletionTimestamp</c>): a delete whose
+    /// answer carried no resource version, tracked by UID (<c>StalenessGateOptions.TrackDeletes</c>,
+    /// docs/upstream-after-1.36.md §2.3).
+    /// </summary>
+    DeleteNotObserved = 3,
 }
 
 /// <summary>Options of <see cref="ConsistencyStore.Create(IEnumerable{KeyValuePair{GroupResource, ILastSyncResourceVersionGetter}}, ConsistencyStoreOptions)"/>.</summary>

@@ -75,14 +75,38 @@ public sealed class ConsistencyError
         Reason = reason;
     }
 
-    /// <summary>Why the owner is not ready; the last two occur only with <see cref="ConsistencySemantics.ClientGoV138"/>.</summary>
+    /// <summary>
+    /// Creates the error for a tracked delete the cache has not observed yet (<see cref="ConsistencyErrorReason.DeleteNotObserved"/>).
+    /// </summary>
+    /// <param name="readResourceVersion">The cache's <c>LastStoreSyncResourceVersion</c>.</param>
+    /// <param name="groupResource">The deleted object's group-resource.</param>
+    /// <param name="deletedObjectKey">The deleted object's key (<c>namespace/name</c>).</param>
+    /// <param name="deletedObjectUid">The deleted object's UID.</param>
+    public ConsistencyError(string readResourceVersion, GroupResource groupResource, string deletedObjectKey, string deletedObjectUid)
+        : this(readResourceVersion, string.Empty, groupResource, ConsistencyErrorReason.DeleteNotObserved)
+    {
+        DeletedObjectKey = deletedObjectKey;
+        DeletedObjectUid = deletedObjectUid;
+    }
+
+    /// <summary>
+    /// Why the owner is not ready; <see cref="ConsistencyErrorReason.CacheNotSynced"/> and
+    /// <see cref="ConsistencyErrorReason.NoStoreRegistered"/> occur only with <see cref="ConsistencySemantics.ClientGoV138"/>,
+    /// <see cref="ConsistencyErrorReason.DeleteNotObserved"/> only with a gate that tracks deletes.
+    /// </summary>
     public ConsistencyErrorReason Reason { get; }
 
     /// <summary>What the store has applied.</summary>
     public string ReadResourceVersion { get; }
 
-    /// <summary>What the write produced.</summary>
+    /// <summary>What the write produced (<c>""</c> for <see cref="ConsistencyErrorReason.DeleteNotObserved"/>).</summary>
     public string WroteResourceVersion { get; }
+
+    /// <summary>The key of the deleted object the cache still holds, for <see cref="ConsistencyErrorReason.DeleteNotObserved"/>.</summary>
+    public string? DeletedObjectKey { get; }
+
+    /// <summary>The UID of the deleted object the cache still holds, for <see cref="ConsistencyErrorReason.DeleteNotObserved"/>.</summary>
+    public string? DeletedObjectUid { get; }
 
     /// <summary>The group-resource whose store is behind (label values of <c>*_stale_sync_skips_total</c>).</summary>
     public GroupResource GroupResource { get; }
@@ -91,6 +115,7 @@ public sealed class ConsistencyError
     public string Message => Reason switch
     {
         ConsistencyErrorReason.CacheNotSynced => $"cache for {GroupResource} is not synced: it reports no resource version yet (written resource version {WroteResourceVersion})",
+        ConsistencyErrorReason.DeleteNotObserved => $"cache for {GroupResource} has not observed the deletion of {DeletedObjectKey} (uid {DeletedObjectUid}): it still holds the object at read resource version {ReadResourceVersion}",
         ConsistencyErrorReason.NoStoreRegistered => $"no store registered for group resource {GroupResource} (written resource version {WroteResourceVersion})",
         _ => $"cache for {GroupResource} is stale: read resource version {ReadResourceVersion} is not as new as written resource version {WroteResourceVersion}",
     };

@@ -6,20 +6,24 @@ namespace KubeConsistency.Controllers;
 /// Writes through an <see cref="IResourceClient{T}"/> on behalf of an owner and records the resource version of every
 /// object the server returns from a successful create, update, status update or patch with
 /// <see cref="StalenessGate.WroteAt"/> (upstream-semantics.md §8.1 step 2), under the client's group-resource. Deletes
-/// pass through unrecorded, as upstream (a delete returns no resource version to wait for). Failed writes record nothing.
+/// are recorded only when the gate tracks them (<see cref="StalenessGateOptions.TrackDeletes"/>, beyond v1.36); by default
+/// they pass through unrecorded, as upstream. Failed writes record nothing.
 /// Get one from <see cref="StalenessGate.Writer{T}"/>.
 /// </summary>
 /// <typeparam name="T">The object type.</typeparam>
 public sealed class ConsistentWriter<T>
+    where T : class
 {
     private readonly StalenessGate _gate;
     private readonly ObjectMetadataAccessor<T> _accessor;
+    private readonly Cache.IStore<T>? _cache;
 
-    internal ConsistentWriter(StalenessGate gate, IResourceClient<T> client, ObjectMetadataAccessor<T> accessor)
+    internal ConsistentWriter(StalenessGate gate, IResourceClient<T> client, ObjectMetadataAccessor<T> accessor, Cache.IStore<T>? cache)
     {
         _gate = gate;
         Client = client;
         _accessor = accessor;
+        _cache = cache;
         Resource = client.Resource.GroupResource;
     }
 
@@ -79,6 +83,46 @@ public sealed class ConsistentWriter<T>
     /// <returns>What the server returned, if an object.</returns>
     public ValueTask<T?> DeleteAsync(string? @namespace, string name, DeleteOptions? options = null, CancellationToken cancellationToken = default) =>
         Client.DeleteAsync(@namespace, name, options, cancellationToken);
+
+    /// <summary>
+    /// Deletes <paramref name="obj"/> on behalf of <paramref name="owner"/> and, when the gate tracks deletes, records it
+    /// (<see cref="StalenessGate.RecordDelete{T}"/>: the returned resource version, else by UID in the writer's cache). A
+    /// delete that finds the object already gone (NotFound) is expected by UID too — the cache may still hold it — and
+    /// then rethrown. The request carries a UID precondition when <paramref name="options"/> is <see langword="null"/>, so
+    /// a newer object under the same name is never deleted by mistake.
+    /// </summary>
+    /// <param name="owner">The reconciled object the delete is made for.</param>
+    /// <param name="ownerUid">The reconciled object's UID.</param>
+    /// <param name="obj">The object to delete (its cached copy).</param>
+    /// <param name="options">Delete options; <see langword="null"/> sends a UID precondition.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>What the server returned.</returns>
+    /// <exception cref="NotFoundException">The object was already gone.</exception>
+    public async ValueTask<DeleteResult<T>> DeleteAsync(NamespacedName owner, string ownerUid, T obj, DeleteOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        var uid = _accessor.GetUid(obj);
+        options ??= string.IsNullOrEmpty(uid) ? null : new DeleteOptions { Preconditions = new Preconditions { Uid = uid } };
+        try
+        {
+            var result = await Client.DeleteWithResultAsync(_accessor.GetNamespace(obj), _accessor.GetName(obj) ?? string.Empty, options, cancellationToken).ConfigureAwait(false);
+            if (_gate.TracksDeletes)
+            {
+                _gate.RecordDelete(owner, ownerUid, Resource, obj, result, _cache, _accessor);
+            }
+
+            return result;
+        }
+        catch (NotFoundException)
+        {
+            if (_cache is not null)
+            {
+                _gate.ExpectDeletion(owner, ownerUid, Resource, obj, _cache, _accessor);
+            }
+
+            throw;
+        }
+    }
 
     private T Record(NamespacedName owner, string ownerUid, T written)
     {

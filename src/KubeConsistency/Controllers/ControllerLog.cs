@@ -52,6 +52,12 @@ internal static partial class ControllerLog
     [LoggerMessage(EventId = 5104, Level = LogLevel.Warning, Message = "{Controller}: a write on behalf of {Owner} returned an object without a resource version; nothing recorded for {GroupResource}")]
     public static partial void WriteWithoutResourceVersion(ILogger logger, string controller, NamespacedName owner, string groupResource);
 
+    [LoggerMessage(EventId = 5105, Level = LogLevel.Warning, Message = "{Controller}: a delete of {Key} ({GroupResource}) on behalf of {Owner} cannot be tracked: the answer carried no resource version and no cache (or no UID) was given to observe it in")]
+    public static partial void DeleteUntracked(ILogger logger, string controller, NamespacedName owner, string groupResource, string key);
+
+    [LoggerMessage(EventId = 5106, Level = LogLevel.Information, Message = "{Controller}: skipping sync of {Owner}: the {GroupResource} cache has not observed this controller's delete of {Key} (uid {Uid}; read resource version {ReadResourceVersion}); {Suppressed} similar messages for this owner suppressed since the last one")]
+    public static partial void StaleSyncSkippedForDelete(ILogger logger, string controller, NamespacedName owner, string groupResource, string? key, string? uid, string readResourceVersion, long suppressed);
+
     // Expectations: 5201–5299.
     [LoggerMessage(EventId = 5201, Level = LogLevel.Debug, Message = "Setting expectations for {Controller}: add {Add}, del {Del}")]
     public static partial void SettingExpectations(ILogger logger, string controller, long add, long del);

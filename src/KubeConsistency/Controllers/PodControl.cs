@@ -17,6 +17,7 @@ public sealed record PodCreateRequest(string Namespace, string GenerateName, IRe
 /// <summary>Options for <see cref="PodControl.Create{TPod}"/>.</summary>
 /// <typeparam name="TPod">The caller's pod type (a KubernetesClient <c>V1Pod</c>, a <c>JsonObject</c>, …).</typeparam>
 public sealed class PodControlOptions<TPod>
+    where TPod : class
 {
     /// <summary>The pods client.</summary>
     public required IResourceClient<TPod> Pods { get; init; }
@@ -37,6 +38,12 @@ public sealed class PodControlOptions<TPod>
     /// <summary>Reads pods' metadata; defaults to <see cref="ObjectMetadataAccessor{T}.Default"/>.</summary>
     public ObjectMetadataAccessor<TPod>? Accessor { get; init; }
 
+    /// <summary>
+    /// The pod informer's store, where a tracked delete answered without a resource version is observed by UID
+    /// (<see cref="StalenessGateOptions.TrackDeletes"/>); <see langword="null"/> tracks only deletes that return one.
+    /// </summary>
+    public Cache.IStore<TPod>? PodCache { get; init; }
+
     /// <summary>Where to log; defaults to no logging.</summary>
     public ILogger? Logger { get; init; }
 }
@@ -45,10 +52,12 @@ public sealed class PodControlOptions<TPod>
 /// Creates and deletes the pods of a controller (Go: <c>RealPodControl</c> with the v1.36 write hook): a created pod gets
 /// <c>generateName</c> = owner name + <c>-</c>, the template's labels and the owner's controller reference; its returned
 /// resource version is recorded through the <see cref="StalenessGate"/>; a failed create or delete lowers the
-/// expectations. Deletes are not recorded (§8.1 step 2).
+/// expectations. Deletes are not recorded (§8.1 step 2) unless the gate tracks them and the pod is passed
+/// (<see cref="DeletePodAsync(NamespacedName, string, TPod, CancellationToken)"/>).
 /// </summary>
 /// <typeparam name="TPod">The caller's pod type.</typeparam>
 public interface IPodControl<TPod>
+    where TPod : class
 {
     /// <summary>
     /// Creates one pod for the owner named by <paramref name="controllerRef"/> in <paramref name="namespace"/>.
@@ -71,6 +80,20 @@ public interface IPodControl<TPod>
     /// <returns><see langword="true"/> when deleted; <see langword="false"/> when it was already gone (NotFound).</returns>
     /// <exception cref="KubernetesApiException">The delete failed for another reason (expectations were lowered).</exception>
     ValueTask<bool> DeletePodAsync(NamespacedName owner, string podName, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes <paramref name="pod"/> of <paramref name="owner"/> with a UID precondition and, when the gate tracks deletes
+    /// (<see cref="StalenessGateOptions.TrackDeletes"/>), records the delete so the owner's syncs wait until the pod cache
+    /// has observed it: by the returned resource version, or by UID in <see cref="PodControlOptions{TPod}.PodCache"/>
+    /// (also when the pod was already gone).
+    /// </summary>
+    /// <param name="owner">The owner, whose key the expectations and the gate use.</param>
+    /// <param name="ownerUid">The owner's UID.</param>
+    /// <param name="pod">The pod to delete, as the cache holds it.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns><see langword="true"/> when deleted; <see langword="false"/> when it was already gone (NotFound).</returns>
+    /// <exception cref="KubernetesApiException">The delete failed for another reason (expectations were lowered).</exception>
+    ValueTask<bool> DeletePodAsync(NamespacedName owner, string ownerUid, TPod pod, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Creates <see cref="IPodControl{TPod}"/>s.</summary>
@@ -83,6 +106,7 @@ public static class PodControl
     /// <typeparam name="TPod">The caller's pod type.</typeparam>
     /// <param name="options">The options.</param>
     public static IPodControl<TPod> Create<TPod>(PodControlOptions<TPod> options)
+        where TPod : class
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(options.Pods, nameof(options));
@@ -102,12 +126,14 @@ public static class PodControl
 }
 
 internal sealed class RealPodControl<TPod>(PodControlOptions<TPod> options) : IPodControl<TPod>
+    where TPod : class
 {
     private readonly IResourceClient<TPod> _pods = options.Pods;
     private readonly StalenessGate? _gate = options.Gate;
     private readonly IControllerExpectations? _expectations = options.Expectations;
     private readonly ObjectMetadataAccessor<TPod> _accessor = options.Accessor ?? ObjectMetadataAccessor<TPod>.Default;
     private readonly ILogger _logger = options.Logger ?? NullLogger.Instance;
+    private readonly Cache.IStore<TPod>? _podCache = options.PodCache;
 
     public async ValueTask<TPod> CreatePodAsync(string @namespace, OwnerReference controllerRef, IReadOnlyDictionary<string, string>? templateLabels, Func<PodCreateRequest, TPod> buildPod, CancellationToken cancellationToken = default)
     {
@@ -159,6 +185,41 @@ internal sealed class RealPodControl<TPod>(PodControlOptions<TPod> options) : IP
         catch (NotFoundException)
         {
             // Already gone: the informer may never deliver a delete we are waiting for.
+            LowerDeletion(owner, podKey);
+            ControllerLog.PodAlreadyDeleted(_logger, owner, podKey);
+            return false;
+        }
+        catch (Exception ex)
+        {
+            LowerDeletion(owner, podKey);
+            ControllerLog.PodDeleteFailed(_logger, owner, podKey, ex);
+            throw;
+        }
+    }
+
+    public async ValueTask<bool> DeletePodAsync(NamespacedName owner, string ownerUid, TPod pod, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        var podName = _accessor.GetName(pod);
+        ArgumentException.ThrowIfNullOrEmpty(podName, nameof(pod));
+        var podKey = ObjectKeys.MetaNamespaceKey(owner.Namespace, podName);
+        var uid = _accessor.GetUid(pod);
+        var options = string.IsNullOrEmpty(uid) ? null : new DeleteOptions { Preconditions = new Preconditions { Uid = uid } };
+        ControllerLog.DeletingPod(_logger, owner, podKey);
+        try
+        {
+            var result = await _pods.DeleteWithResultAsync(owner.Namespace, podName, options, cancellationToken).ConfigureAwait(false);
+            _gate?.RecordDelete(owner, ownerUid, _pods.Resource.GroupResource, pod, result, _podCache, _accessor);
+            return true;
+        }
+        catch (NotFoundException)
+        {
+            // Already gone, but the cache may still hold it: wait for the cache to see that before acting on it again.
+            if (_podCache is not null)
+            {
+                _gate?.ExpectDeletion(owner, ownerUid, _pods.Resource.GroupResource, pod, _podCache, _accessor);
+            }
+
             LowerDeletion(owner, podKey);
             ControllerLog.PodAlreadyDeleted(_logger, owner, podKey);
             return false;

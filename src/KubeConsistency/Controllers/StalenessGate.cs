@@ -37,6 +37,16 @@ public sealed class StalenessGateOptions
     /// </summary>
     public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Whether deletes are tracked as writes (beyond v1.36, which tracks none; docs/upstream-after-1.36.md §1.5, §2.3):
+    /// <see cref="StalenessGate.RecordDelete{T}"/> records the resource version a delete returned — the object's, or from
+    /// Kubernetes v1.38 a <c>Status</c>'s — with <see cref="StalenessGate.WroteAt"/>, and where the answer carried none it
+    /// waits for the cache to observe the delete by UID (gone, another UID, or a <c>deletionTimestamp</c>).
+    /// Default <see langword="false"/>: deletes are not recorded, as upstream v1.36. Has no effect with
+    /// <see cref="Consistency.ConsistencyStore.Noop"/>.
+    /// </summary>
+    public bool TrackDeletes { get; init; }
+
     /// <summary>Where the gate logs; defaults to no logging.</summary>
     public ILogger? Logger { get; init; }
 
@@ -56,7 +66,8 @@ public sealed class StalenessGateOptions
 /// <c>if (gate.EnsureReady(owner) is { } stale) return ReconcileResult.StaleSyncSkipped(stale);</c> — no reads, no writes; the
 /// host requeues the key rate-limited, and the informer event of the write usually brings it back sooner.</item>
 /// <item>Make every create, update, status update and patch through <see cref="Writer{T}"/> (or call <see cref="RecordWrite{T}"/>
-/// with the object the server returned); deletes are not tracked, as upstream.</item>
+/// with the object the server returned); deletes are not tracked, as upstream, unless
+/// <see cref="StalenessGateOptions.TrackDeletes"/> is set (then delete through the writer or call <see cref="RecordDelete{T}"/>).</item>
 /// <item>In the owner's delete handler call <see cref="OwnerDeleted{T}"/> (tombstones are unwrapped); when the sync finds the owner
 /// gone, call <see cref="OwnerNotFound"/>.</item>
 /// </list>
@@ -80,6 +91,12 @@ public abstract class StalenessGate
 
     /// <summary>The name of the skip counter instrument: <c>&lt;ControllerName&gt;.stale_sync_skips</c>.</summary>
     public string SkipsInstrumentName => SkipsInstrumentNameFor(ControllerName);
+
+    /// <summary>
+    /// Whether <see cref="RecordDelete{T}"/> and <see cref="ExpectDeletion{T}"/> record anything:
+    /// <see cref="StalenessGateOptions.TrackDeletes"/> over a store that is not <see cref="Consistency.ConsistencyStore.Noop"/>.
+    /// </summary>
+    public abstract bool TracksDeletes { get; }
 
     private protected abstract ILogger Logger { get; }
 
@@ -188,6 +205,90 @@ public abstract class StalenessGate
     }
 
     /// <summary>
+    /// Records a delete made on behalf of <paramref name="owner"/> when <see cref="TracksDeletes"/> (otherwise does nothing,
+    /// as upstream v1.36). The resource version to wait for is the returned object's (a pod, or an object behind
+    /// finalizers) or, from Kubernetes v1.38, the <c>Status</c>'s (docs/upstream-after-1.36.md §1.5); it is recorded with
+    /// <see cref="WroteAt"/>. When the answer carried none (an older server), the delete waits by UID in
+    /// <paramref name="cache"/> (<see cref="ExpectDeletion{T}"/>); without a cache it cannot be tracked and is logged.
+    /// </summary>
+    /// <typeparam name="T">The deleted object's type.</typeparam>
+    /// <param name="owner">The reconciled object.</param>
+    /// <param name="ownerUid">The reconciled object's UID.</param>
+    /// <param name="resource">The deleted object's group-resource.</param>
+    /// <param name="deleted">The object the controller deleted (its cached copy: namespace, name and UID are read from it).</param>
+    /// <param name="result">What the delete returned.</param>
+    /// <param name="cache">The informer store of <paramref name="resource"/>, for deletes answered without a resource version.</param>
+    /// <param name="accessor">Reads metadata; defaults to <see cref="ObjectMetadataAccessor{T}.Default"/>.</param>
+    /// <returns>Whether the delete is now tracked.</returns>
+    public bool RecordDelete<T>(NamespacedName owner, string ownerUid, GroupResource resource, T deleted, DeleteResult<T> result, Cache.IStore<T>? cache = null, ObjectMetadataAccessor<T>? accessor = null)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(deleted);
+        ArgumentNullException.ThrowIfNull(result);
+        if (!TracksDeletes)
+        {
+            return false;
+        }
+
+        accessor ??= ObjectMetadataAccessor<T>.Default;
+        var rv = result.Object is { } returned ? accessor.GetResourceVersion(returned) : null;
+        rv = string.IsNullOrEmpty(rv) ? result.StatusResourceVersion : rv;
+        if (!string.IsNullOrEmpty(rv))
+        {
+            WroteAt(owner, ownerUid, resource, rv);
+            return true;
+        }
+
+        if (cache is not null)
+        {
+            return ExpectDeletion(owner, ownerUid, resource, deleted, cache, accessor);
+        }
+
+        ControllerLog.DeleteUntracked(Logger, ControllerName, owner, resource.ToString(), ObjectKeys.MetaNamespaceKey(accessor.GetNamespace(deleted), accessor.GetName(deleted) ?? string.Empty));
+        return false;
+    }
+
+    /// <summary>
+    /// When <see cref="TracksDeletes"/>, makes <see cref="EnsureReady"/> defer <paramref name="owner"/>'s syncs until
+    /// <paramref name="cache"/> has observed that <paramref name="deleted"/> is deleted: it is gone, another object (a new
+    /// UID) holds its key, or it carries a <c>deletionTimestamp</c> (scylla-operator's rule, docs/upstream-after-1.36.md
+    /// §2.3). For deletes whose answer carried no resource version, and for a delete that found the object already gone
+    /// (NotFound) while the cache may still hold it.
+    /// </summary>
+    /// <typeparam name="T">The deleted object's type.</typeparam>
+    /// <param name="owner">The reconciled object.</param>
+    /// <param name="ownerUid">The reconciled object's UID.</param>
+    /// <param name="resource">The deleted object's group-resource (the skip counter's labels).</param>
+    /// <param name="deleted">The deleted object (its cached copy).</param>
+    /// <param name="cache">The informer store that must observe the delete.</param>
+    /// <param name="accessor">Reads metadata; defaults to <see cref="ObjectMetadataAccessor{T}.Default"/>.</param>
+    /// <returns>Whether the delete is now tracked (not when the object has no UID or deletes are not tracked).</returns>
+    public bool ExpectDeletion<T>(NamespacedName owner, string ownerUid, GroupResource resource, T deleted, Cache.IStore<T> cache, ObjectMetadataAccessor<T>? accessor = null)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(deleted);
+        ArgumentNullException.ThrowIfNull(cache);
+        if (!TracksDeletes)
+        {
+            return false;
+        }
+
+        accessor ??= ObjectMetadataAccessor<T>.Default;
+        var key = ObjectKeys.MetaNamespaceKey(accessor.GetNamespace(deleted), accessor.GetName(deleted) ?? string.Empty);
+        var uid = accessor.GetUid(deleted);
+        if (string.IsNullOrEmpty(uid))
+        {
+            ControllerLog.DeleteUntracked(Logger, ControllerName, owner, resource.ToString(), key);
+            return false;
+        }
+
+        ExpectDelete(owner, ownerUid ?? string.Empty, new PendingDelete<T>(resource, key, uid, cache, accessor));
+        return true;
+    }
+
+    private protected abstract void ExpectDelete(NamespacedName owner, string ownerUid, PendingDelete delete);
+
+    /// <summary>
     /// Opens a <see cref="WriteScope"/> over this gate's store for <paramref name="owner"/>: every write a recording
     /// client makes below it (e.g. <c>IKubernetes</c> with <c>KubeConsistency.KubernetesClient</c>'s handler) is
     /// recorded with <see cref="WroteAt"/>. Dispose it when the reconcile ends.
@@ -203,10 +304,13 @@ public abstract class StalenessGate
     /// <typeparam name="T">The object type.</typeparam>
     /// <param name="client">The resource client.</param>
     /// <param name="accessor">Reads the returned objects' metadata; defaults to <see cref="ObjectMetadataAccessor{T}.Default"/>.</param>
-    public ConsistentWriter<T> Writer<T>(IResourceClient<T> client, ObjectMetadataAccessor<T>? accessor = null)
+    /// <param name="cache">The informer store of <paramref name="client"/>'s resource, for tracked deletes answered without a
+    /// resource version (<see cref="StalenessGateOptions.TrackDeletes"/>); <see langword="null"/> tracks only those with one.</param>
+    public ConsistentWriter<T> Writer<T>(IResourceClient<T> client, ObjectMetadataAccessor<T>? accessor = null, Cache.IStore<T>? cache = null)
+        where T : class
     {
         ArgumentNullException.ThrowIfNull(client);
-        return new ConsistentWriter<T>(this, client, accessor ?? ObjectMetadataAccessor<T>.Default);
+        return new ConsistentWriter<T>(this, client, accessor ?? ObjectMetadataAccessor<T>.Default, cache);
     }
 
     /// <summary>
@@ -247,6 +351,7 @@ internal sealed class RealStalenessGate : StalenessGate
     private readonly ILogger _logger;
     private readonly Counter<long> _skips;
     private readonly ConcurrentDictionary<NamespacedName, LogState> _logStates = new();
+    private readonly PendingDeletes _pendingDeletes = new();
     private int _logStateCount;
 
     public RealStalenessGate(StalenessGateOptions options)
@@ -256,6 +361,7 @@ internal sealed class RealStalenessGate : StalenessGate
         _time = options.TimeProvider;
         _logInterval = options.LogInterval;
         _logger = options.Logger ?? NullLogger.Instance;
+        TracksDeletes = options.TrackDeletes && !ReferenceEquals(options.ConsistencyStore, Consistency.ConsistencyStore.Noop);
         var meter = KubeConsistencyMeter.Get(options.MeterFactory);
         _skips = s_counters.GetValue(meter, static _ => new(StringComparer.Ordinal)).GetOrAdd(
             SkipsInstrumentNameFor(options.ControllerName),
@@ -267,11 +373,14 @@ internal sealed class RealStalenessGate : StalenessGate
 
     public override IConsistencyStore ConsistencyStore => _store;
 
+    public override bool TracksDeletes { get; }
+
     private protected override ILogger Logger => _logger;
 
     public override ConsistencyError? EnsureReady(NamespacedName owner)
     {
-        var error = _store.EnsureReady(owner);
+        // Recorded resource versions first (the store clears a ready record), then the deletes tracked by UID.
+        var error = _store.EnsureReady(owner) ?? _pendingDeletes.Check(owner);
         if (error is null)
         {
             if (Volatile.Read(ref _logStateCount) > 0)
@@ -293,11 +402,15 @@ internal sealed class RealStalenessGate : StalenessGate
     public override void Clear(NamespacedName owner, string ownerUid)
     {
         _store.Clear(owner, ownerUid ?? string.Empty);
+        _pendingDeletes.Clear(owner, ownerUid ?? string.Empty);
         if (Volatile.Read(ref _logStateCount) > 0 && _logStates.TryRemove(owner, out _))
         {
             Interlocked.Decrement(ref _logStateCount);
         }
     }
+
+    private protected override void ExpectDelete(NamespacedName owner, string ownerUid, PendingDelete delete) =>
+        _pendingDeletes.Expect(owner, ownerUid, delete);
 
     /// <summary>The number of owners with log bookkeeping (tests).</summary>
     internal int LogStateCount => Volatile.Read(ref _logStateCount);
@@ -328,6 +441,12 @@ internal sealed class RealStalenessGate : StalenessGate
             suppressed = state.Suppressed;
             state.Suppressed = 0;
             state.LastLogged = now;
+        }
+
+        if (error.Reason == ConsistencyErrorReason.DeleteNotObserved)
+        {
+            ControllerLog.StaleSyncSkippedForDelete(_logger, ControllerName, owner, error.GroupResource.ToString(), error.DeletedObjectKey, error.DeletedObjectUid, error.ReadResourceVersion, suppressed);
+            return;
         }
 
         ControllerLog.StaleSyncSkipped(_logger, ControllerName, owner, error.GroupResource.ToString(), error.ReadResourceVersion, error.WroteResourceVersion, suppressed);

@@ -988,6 +988,12 @@ internal sealed class RequestHandler
         {
             var status = StatusErrors.BuildStatus(200, null, null,
                 StatusErrors.Details(result.Object.Name, state.Definition.Group, state.Definition.Plural, result.Object.Uid), success: true);
+            if (_options.DeleteStatusResourceVersion)
+            {
+                // v1.38: the revision of the deletion, the same as the DELETED watch event's.
+                status["metadata"]!["resourceVersion"] = result.Object.ResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             await WriteJsonAsync(context, 200, GoJson.Serialize(status), pretty).ConfigureAwait(false);
             return;
         }
