@@ -1,0 +1,105 @@
+using k8s;
+using k8s.Models;
+using KubeConsistency.Informers;
+using KubeConsistency.KubernetesClient;
+
+namespace KubeConsistency.Tests.KubernetesClient;
+
+/// <summary>The built-in memory transforms (issue 13; docs/upstream-after-1.36.md §4) on an informer against the embedded server.</summary>
+public sealed class KubernetesTransformsTests
+{
+    private const string LastApplied = KubernetesTransforms.LastAppliedConfigurationAnnotation;
+    private static readonly TimeSpan Guard = KubernetesClientHarness.Guard;
+
+    [Fact]
+    public async Task The_cache_transform_drops_managed_fields_and_last_applied_configuration_and_then_runs_the_callers_own()
+    {
+        await using var h = await KubernetesClientHarness.StartAsync(o => o.RecordManagedFields = true);
+        var served = await h.Client.CoreV1.CreateNamespacedPodAsync(Pod("web", new() { [LastApplied] = "{\"big\":\"manifest\"}", ["keep"] = "me" }), "default");
+        await h.Client.CoreV1.CreateNamespacedPodAsync(Pod("only-last-applied", new() { [LastApplied] = "{}" }), "default");
+        Assert.NotEmpty(served.Metadata.ManagedFields);
+        var seen = new List<string>();
+        var informer = h.Client.CreateInformer<V1Pod>(
+            new KubernetesResourceOptions { Namespace = "default" },
+            new SharedIndexInformerOptions<V1Pod>
+            {
+                Transform = KubernetesTransforms.ForCache<V1Pod>(pod =>
+                {
+                    // The caller's transform runs last, on the stripped object.
+                    lock (seen)
+                    {
+                        seen.Add($"{pod.Metadata.Name}:{pod.Metadata.ManagedFields is null}");
+                    }
+
+                    return pod;
+                }),
+            });
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync().WaitAsync(Guard);
+
+        Assert.True(informer.Indexer.TryGetByKey("default/web", out var web));
+        Assert.Null(web.Metadata.ManagedFields);
+        Assert.Equal(new Dictionary<string, string> { ["keep"] = "me" }, web.Metadata.Annotations);
+        Assert.True(informer.Indexer.TryGetByKey("default/only-last-applied", out var bare));
+        Assert.Null(bare.Metadata.Annotations);
+        Assert.Equal(served.Metadata.ResourceVersion, web.Metadata.ResourceVersion);
+        Assert.Equal(KubernetesJson.Serialize(served.Spec), KubernetesJson.Serialize(web.Spec));
+
+        // Watch events go through it too.
+        var later = await h.Client.CoreV1.CreateNamespacedPodAsync(Pod("later", new() { [LastApplied] = "{}" }), "default");
+        await informer.WaitForStoreResourceVersionAsync(later.Metadata.ResourceVersion).WaitAsync(Guard);
+        Assert.True(informer.Indexer.TryGetByKey("default/later", out var watched));
+        Assert.Null(watched.Metadata.ManagedFields);
+        Assert.Null(watched.Metadata.Annotations);
+        lock (seen)
+        {
+            Assert.Equal(["later:True", "only-last-applied:True", "web:True"], seen.Order(StringComparer.Ordinal));
+        }
+
+        await stop.CancelAsync();
+        await run.WaitAsync(Guard);
+    }
+
+    [Fact]
+    public void Each_transform_alone_leaves_the_rest_of_the_metadata_alone()
+    {
+        V1Pod New() => new()
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = "p",
+                Annotations = new Dictionary<string, string> { [LastApplied] = "{}", ["a"] = "b" },
+                ManagedFields = [new V1ManagedFieldsEntry { Manager = "kubectl" }],
+            },
+        };
+
+        var stripped = KubernetesTransforms.StripManagedFields<V1Pod>()(New());
+        Assert.Null(stripped.Metadata.ManagedFields);
+        Assert.Equal(2, stripped.Metadata.Annotations.Count);
+
+        var dropped = KubernetesTransforms.DropLastAppliedConfiguration<V1Pod>()(New());
+        Assert.Single(dropped.Metadata.ManagedFields);
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "b" }, dropped.Metadata.Annotations);
+
+        // Objects without metadata pass through.
+        var none = new V1Pod();
+        Assert.Same(none, KubernetesTransforms.ForCache<V1Pod>()(none));
+    }
+
+    [Fact]
+    public void Compose_runs_in_order_skips_nulls_and_is_null_when_empty()
+    {
+        Assert.Null(ObjectTransforms.Compose<string>());
+        Assert.Null(ObjectTransforms.Compose<string>(null, null));
+        Func<string, string> a = s => s + "a";
+        Assert.Same(a, ObjectTransforms.Compose(null, a));
+        Assert.Equal("xab", ObjectTransforms.Compose<string>(a, null, s => s + "b")!("x"));
+    }
+
+    private static V1Pod Pod(string name, Dictionary<string, string> annotations) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, Annotations = annotations },
+        Spec = new V1PodSpec { Containers = [new V1Container { Name = "c", Image = "busybox:1.36" }] },
+    };
+}
