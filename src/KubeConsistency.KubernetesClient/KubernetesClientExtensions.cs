@@ -36,7 +36,7 @@ public static class KubernetesClientExtensions
             LabelSelector = options?.LabelSelector,
             FieldSelector = options?.FieldSelector,
             FieldManager = options?.FieldManager,
-            SerializerOptions = KubernetesClientConnections.JsonOptions,
+            SerializerOptions = KubernetesDecoding.For(options),
             Accessor = KubernetesObjectAccessor<T>.Instance,
         });
     }
@@ -77,7 +77,7 @@ public static class KubernetesClientExtensions
     {
         ArgumentNullException.ThrowIfNull(factory);
         var source = client.Resource<T>(resource);
-        var scope = $"{resource?.Namespace}|{resource?.LabelSelector}|{resource?.FieldSelector}";
+        var scope = $"{resource?.Namespace}|{resource?.LabelSelector}|{resource?.FieldSelector}|{resource?.SkipManagedFields}|{resource?.DeduplicateStrings}";
         return factory.GetOrAdd(source, scope, options =>
         {
             options = options with { MetadataAccessor = options.MetadataAccessor ?? KubernetesObjectAccessor<T>.Instance };

@@ -30,4 +30,20 @@ public sealed class KubernetesResourceOptions
 
     /// <summary>The kind, for a model type without <c>[KubernetesEntity]</c>; <see langword="null"/> reads the attribute.</summary>
     public string? Kind { get; init; }
+
+    /// <summary>
+    /// Decode without <c>metadata.managedFields</c>: the reader skips them, so they cost neither allocation nor a place in
+    /// the cache (controller-runtime users strip them with a transform after decoding; skipping is cheaper). Objects are
+    /// otherwise exactly what KubernetesClient decodes. Applies to every object this client or informer returns, writes'
+    /// answers included; an update sent from such an object leaves the server's managed fields as they are. Default
+    /// <see langword="false"/>.
+    /// </summary>
+    public bool SkipManagedFields { get; init; }
+
+    /// <summary>
+    /// Decode strings with <see cref="Http.DeduplicatingStringConverter"/>: repeated short values (namespaces, label keys
+    /// and values, images, node names) share one instance, which cuts what a large cache retains. Values are equal to
+    /// KubernetesClient's; only their identity is shared. Default <see langword="false"/>.
+    /// </summary>
+    public bool DeduplicateStrings { get; init; }
 }

@@ -29,10 +29,29 @@ internal static class ClientMode
 
             // KubernetesClient's k8s.Models.V1Pod, decoded with KubernetesClient's own serializer options, as
             // KubeConsistency.KubernetesClient's informers decode it.
-            "k8s" => await RunAsync(args, (JsonTypeInfo<k8s.Models.V1Pod>)KubeConsistency.KubernetesClient.KubernetesClientConnections.JsonOptions.GetTypeInfo(typeof(k8s.Models.V1Pod)), model),
-            _ => throw new ArgumentException("--model must be typed, node or k8s"),
+            // --skip-managed-fields / --dedup-strings: KubernetesResourceOptions.SkipManagedFields / DeduplicateStrings;
+            // --transform forcache: KubernetesTransforms.ForCache after decoding.
+            "k8s" => await RunAsync(args, K8sInfo(args), model, K8sTransform(args)),
+
+            // What a C# user writes today with KubernetesClient alone: one LIST into a dictionary, then a watch.
+            "kclient" => await KubernetesClientPeer.RunAsync(args),
+            _ => throw new ArgumentException("--model must be typed, node, k8s or kclient"),
         };
     }
+
+    internal static JsonTypeInfo<k8s.Models.V1Pod> K8sInfo(Args args) =>
+        (JsonTypeInfo<k8s.Models.V1Pod>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(new KubeConsistency.KubernetesClient.KubernetesResourceOptions
+        {
+            SkipManagedFields = args.Flag("skip-managed-fields"),
+            DeduplicateStrings = args.Flag("dedup-strings"),
+        }).GetTypeInfo(typeof(k8s.Models.V1Pod));
+
+    private static Func<k8s.Models.V1Pod, k8s.Models.V1Pod>? K8sTransform(Args args) => args.String("transform") switch
+    {
+        null or "none" => null,
+        "forcache" => KubeConsistency.KubernetesClient.KubernetesTransforms.ForCache<k8s.Models.V1Pod>(),
+        var t => throw new ArgumentException($"--transform must be none or forcache, not '{t}'"),
+    };
 
     internal static JsonTypeInfo<BenchPod> TypedInfo(Args args)
     {
@@ -49,7 +68,7 @@ internal static class ClientMode
         return (JsonTypeInfo<BenchPod>)options.GetTypeInfo(typeof(BenchPod));
     }
 
-    private static async Task<int> RunAsync<T>(Args args, JsonTypeInfo<T> typeInfo, string model)
+    private static async Task<int> RunAsync<T>(Args args, JsonTypeInfo<T> typeInfo, string model, Func<T, T>? transform = null)
         where T : class
     {
         var url = new Uri(args.String("url") ?? throw new ArgumentException("--url is required"));
@@ -66,6 +85,8 @@ internal static class ClientMode
         var dedupStrings = args.Flag("dedup-strings");
         var drain = args.Flag("drain");
         var warmupEvents = args.Int("warmup-events", 0);
+        var skipManagedFields = args.Flag("skip-managed-fields");
+        var transformName = args.String("transform", "none");
         args.RejectUnknown();
         if (path is not ("list" or "watchlist"))
         {
@@ -80,7 +101,7 @@ internal static class ClientMode
         {
             // Runs the same code paths once on a small namespace, so the measured sync is JIT-warm (not default).
             var w0 = Snapshot.Take();
-            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null);
+            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null, transform);
             warmup = Snapshot.Take().Since(w0);
             warmup["objects"] = warmCount;
         }
@@ -89,7 +110,7 @@ internal static class ClientMode
         var counter = new CountingHandler<T>(watchEvents, warmupEvents);
         TimedListWatch<T>? timed = null;
         using var stop = new CancellationTokenSource();
-        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token);
+        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform);
         try
         {
             await informer.WaitForSyncAsync().WaitAsync(timeout);
@@ -113,6 +134,8 @@ internal static class ClientMode
             ["model"] = model,
             ["caseInsensitive"] = caseInsensitive,
             ["dedupStrings"] = dedupStrings,
+            ["skipManagedFields"] = skipManagedFields,
+            ["transform"] = transformName,
             ["namespaceIndex"] = useIndex,
             ["handlers"] = handlers,
             ["expected"] = expected,
@@ -211,7 +234,7 @@ internal static class ClientMode
 
     internal static (ISharedIndexInformer<T> Informer, Task Run) StartInformer<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
-        IResourceEventHandler<T>? handler, Func<IListWatch<T>, IListWatch<T>>? wrap, CancellationToken cancellationToken)
+        IResourceEventHandler<T>? handler, Func<IListWatch<T>, IListWatch<T>>? wrap, CancellationToken cancellationToken, Func<T, T>? transform = null)
         where T : class
     {
         var client = connection.Resource(new ResourceClientOptions<T>
@@ -226,6 +249,7 @@ internal static class ClientMode
         {
             Resource = GroupVersionResource.Pods,
             UseWatchList = path == "watchlist",
+            Transform = transform,
 
             // As client-go's generated typed informers: a namespace index.
             Indexers = useIndex ? new Dictionary<string, IndexFunc<T>> { [Indexes.Namespace] = Indexes.ByNamespace<T>() } : null,
@@ -240,11 +264,11 @@ internal static class ClientMode
 
     private static async Task<(ISharedIndexInformer<T> Informer, int Count)> SyncOnceAsync<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
-        IResourceEventHandler<T>? handler, TimeSpan timeout, Func<IListWatch<T>, IListWatch<T>>? wrap)
+        IResourceEventHandler<T>? handler, TimeSpan timeout, Func<IListWatch<T>, IListWatch<T>>? wrap, Func<T, T>? transform = null)
         where T : class
     {
         using var stop = new CancellationTokenSource();
-        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token);
+        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token, transform);
         await informer.WaitForSyncAsync().WaitAsync(timeout);
         var count = informer.Indexer.Count;
         await stop.CancelAsync();

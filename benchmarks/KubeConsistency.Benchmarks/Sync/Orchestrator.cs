@@ -28,15 +28,31 @@ internal static class Orchestrator
         ["quickjitloops0"] = new() { ["DOTNET_TC_QuickJitForLoops"] = "0" },
         ["nospin"] = new() { ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0" },
         ["dedup"] = [],
+        ["skipmf"] = [],
+        ["forcache"] = [],
+        ["datas"] = new() { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "1" },
     };
 
     /// <summary>Client flags of named variants; a variant name may combine parts with <c>+</c> (<c>dedup+nospin</c>).</summary>
     private static readonly Dictionary<string, string[]> VariantFlags = new(StringComparer.Ordinal)
     {
         ["dedup"] = ["--dedup-strings"],
+        ["skipmf"] = ["--skip-managed-fields"],
+        ["forcache"] = ["--transform", "forcache"],
     };
 
     private static IEnumerable<string> VariantParts(string variant) => variant.Split('+', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>
+    /// Whether a model runs a variant: the KubernetesClient peer has neither client flags nor a watch-list path, and the
+    /// k8s.Models decode options and transforms exist only for <c>k8s</c>.
+    /// </summary>
+    private static bool Applies(string model, string path, string variant) => model switch
+    {
+        "kclient" => path == "list" && !FlagsOf(variant).Any(),
+        "k8s" => true,
+        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache"),
+    };
 
     private static IEnumerable<string> FlagsOf(string variant) => VariantParts(variant).SelectMany(p => VariantFlags.GetValueOrDefault(p) ?? []);
 
@@ -81,6 +97,11 @@ internal static class Orchestrator
                         {
                             foreach (var variant in common.Variants)
                             {
+                                if (!Applies(model, path, variant))
+                                {
+                                    continue;
+                                }
+
                                 var label = $"N={n} {path} {model} {variant} #{r}";
                                 var load = await WaitForQuietAsync(common);
                                 var clientArgs = new List<string> { "client", "--url", url, "--path", path, "--objects", n.ToString(CultureInfo.InvariantCulture), "--model", model, "--timeout", common.TimeoutSeconds.ToString(CultureInfo.InvariantCulture) };
@@ -479,10 +500,17 @@ internal static class Orchestrator
     {
         var sb = new StringBuilder();
         sb.AppendLine();
-        sb.AppendLine("| N | path | model | variant | runs | wall ms (min–max) | client CPU ms (min–max) | peak RSS MiB | allocated MiB | gen0/1/2 | GC pause ms | JIT ms | live MiB after GC | anchor wall / CPU / RSS | target CPU ≤ / RSS ≤ | load |");
-        sb.AppendLine("|---:|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|---:|");
+        sb.AppendLine("| N | path | model | variant | runs | wall ms (min–max) | client CPU ms (min–max) | peak RSS MiB | allocated MiB | gen0/1/2 | GC pause ms | JIT ms | live MiB after GC | live B/object | CPU / RSS vs KubernetesClient alone | anchor wall / CPU / RSS | target CPU ≤ / RSS ≤ | load |");
+        sb.AppendLine("|---:|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|---|---:|");
+        var peers = medians.Select(x => x!.AsObject()).Where(m => m["model"]!.GetValue<string>() == "kclient" && m["variant"]!.GetValue<string>() == "default")
+            .ToDictionary(m => m["objects"]!.GetValue<int>());
         foreach (var m in medians.Select(x => x!.AsObject()))
         {
+            var objects = m["objects"]!.GetValue<int>();
+            var perObject = objects > 0 ? D(m, "liveBytesAfterFullGc") / objects : double.NaN;
+            var ratio = peers.TryGetValue(objects, out var peer)
+                ? string.Create(CultureInfo.InvariantCulture, $"{D(m, "sync.cpuMs") / D(peer, "sync.cpuMs"):0.00}× / {D(m, "peakWorkingSetBytes") / D(peer, "peakWorkingSetBytes"):0.00}×")
+                : "–";
             var anchor = m["anchor"];
             var anchorText = anchor is null ? "–" : $"{anchor["wallMs"]} / {anchor["cpuMs"]?.ToString() ?? "?"} / {anchor["peakRssMiB"]?.ToString() ?? "?"}";
             var targetText = anchor is null ? "–" : $"{(anchor["cpuMs"] is { } c ? (c.GetValue<double>() / 2).ToString("0", CultureInfo.InvariantCulture) : "?")} / {anchor["peakRssMiB"]?.ToString() ?? "?"}";
@@ -492,7 +520,7 @@ internal static class Orchestrator
                 $"| {D(m, "sync.cpuMs"):0} ({D(m, "sync.cpuMs.min"):0}–{D(m, "sync.cpuMs.max"):0}) " +
                 $"| {Mib(D(m, "peakWorkingSetBytes")):0} | {Mib(D(m, "sync.allocatedBytes")):0} " +
                 $"| {D(m, "sync.gen0"):0}/{D(m, "sync.gen1"):0}/{D(m, "sync.gen2"):0} | {D(m, "sync.gcPauseMs"):0} | {D(m, "sync.jitMs"):0} " +
-                $"| {Mib(D(m, "liveBytesAfterFullGc")):0} | {anchorText} | {targetText} | {D(m, "loadBefore"):0.00} |"));
+                $"| {Mib(D(m, "liveBytesAfterFullGc")):0} | {perObject:0} | {ratio} | {anchorText} | {targetText} | {D(m, "loadBefore"):0.00} |"));
         }
 
         return sb.ToString();

@@ -62,6 +62,41 @@ public sealed class KubernetesTransformsTests
     }
 
     [Fact]
+    public async Task Skipping_managed_fields_while_decoding_gives_kubernetes_clients_objects_without_them()
+    {
+        await using var h = await KubernetesClientHarness.StartAsync(o => o.RecordManagedFields = true);
+        await h.Client.CoreV1.CreateNamespacedPodAsync(Pod("a", new() { ["x"] = "y" }), "default");
+        await h.Client.CoreV1.CreateNamespacedPodAsync(Pod("b", new() { ["x"] = "y" }), "default");
+        var informer = h.Client.CreateInformer<V1Pod>(new KubernetesResourceOptions { Namespace = "default", SkipManagedFields = true, DeduplicateStrings = true });
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync().WaitAsync(Guard);
+
+        var read = await h.Client.CoreV1.ReadNamespacedPodAsync("a", "default");
+        Assert.NotEmpty(read.Metadata.ManagedFields);
+        Assert.True(informer.Indexer.TryGetByKey("default/a", out var a));
+        Assert.True(informer.Indexer.TryGetByKey("default/b", out var b));
+        Assert.Null(a.Metadata.ManagedFields);
+        read.Metadata.ManagedFields = null;
+        Assert.Equal(KubernetesJson.Serialize(read), KubernetesJson.Serialize(a));
+
+        // Deduplicated: equal short values are one instance.
+        Assert.Same(a.Metadata.NamespaceProperty, b.Metadata.NamespaceProperty);
+        Assert.Same(a.Spec.Containers[0].Image, b.Spec.Containers[0].Image);
+
+        // The default decoding is untouched (a shared, process-wide option set).
+        var plain = h.Client.CreateInformer<V1Pod>(new KubernetesResourceOptions { Namespace = "default" });
+        var plainRun = plain.RunAsync(stop.Token);
+        await plain.WaitForSyncAsync().WaitAsync(Guard);
+        Assert.True(plain.Indexer.TryGetByKey("default/a", out var full));
+        Assert.NotEmpty(full.Metadata.ManagedFields);
+        Assert.NotSame(full.Metadata.NamespaceProperty, a.Metadata.NamespaceProperty);
+
+        await stop.CancelAsync();
+        await Task.WhenAll(run, plainRun).WaitAsync(Guard);
+    }
+
+    [Fact]
     public void Each_transform_alone_leaves_the_rest_of_the_metadata_alone()
     {
         V1Pod New() => new()
