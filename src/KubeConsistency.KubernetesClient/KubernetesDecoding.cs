@@ -1,15 +1,18 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using k8s;
 using k8s.Models;
 using KubeConsistency.Http;
 
 namespace KubeConsistency.KubernetesClient;
 
 /// <summary>
-/// The serializer options a resource client or informer decodes KubernetesClient models with: KubernetesClient's own,
-/// or a derived set per <see cref="KubernetesResourceOptions.SkipManagedFields"/> /
-/// <see cref="KubernetesResourceOptions.DeduplicateStrings"/>. Derived sets are built once per combination and shared,
-/// so their type metadata (and its JIT) is paid once per process.
+/// The serializer options a resource client or informer decodes KubernetesClient models with: a copy of KubernetesClient's
+/// own (taken on first use, with whatever the application registered through <c>KubernetesJson.AddJsonOptions</c>) in
+/// which KubernetesClient's timestamp converters are replaced by <see cref="KubernetesTimeConverters"/> (same values,
+/// without the culture-aware parse), plus per <see cref="KubernetesResourceOptions.SkipManagedFields"/> /
+/// <see cref="KubernetesResourceOptions.DeduplicateStrings"/>. Each combination is built once and shared, so its type
+/// metadata (and its JIT) is paid once per process.
 /// </summary>
 internal static class KubernetesDecoding
 {
@@ -18,11 +21,6 @@ internal static class KubernetesDecoding
     public static JsonSerializerOptions For(KubernetesResourceOptions? options)
     {
         var index = (options?.SkipManagedFields == true ? 1 : 0) | (options?.DeduplicateStrings == true ? 2 : 0);
-        if (index == 0)
-        {
-            return KubernetesClientConnections.JsonOptions;
-        }
-
         var derived = Volatile.Read(ref s_derived[index]);
         if (derived is null)
         {
@@ -37,6 +35,16 @@ internal static class KubernetesDecoding
     {
         var baseline = KubernetesClientConnections.JsonOptions;
         var options = new JsonSerializerOptions(baseline);
+        for (var i = 0; i < options.Converters.Count; i++)
+        {
+            // Only KubernetesClient's own: a converter the application added for the same type keeps its place and wins.
+            options.Converters[i] = options.Converters[i] switch
+            {
+                KubernetesJson.KubernetesDateTimeConverter original => new KubernetesTimeConverters.DateTimeConverter(original),
+                KubernetesJson.KubernetesDateTimeOffsetConverter original => new KubernetesTimeConverters.DateTimeOffsetConverter(original),
+                var other => other,
+            };
+        }
         if (skipManagedFields)
         {
             // Contract customization: without the property, the reader skips the value's tokens and nothing is

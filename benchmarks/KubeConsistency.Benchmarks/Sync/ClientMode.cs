@@ -224,6 +224,8 @@ internal static class ClientMode
             // What the cache retains: a full compacting GC with the store still referenced.
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             result["liveBytesAfterFullGc"] = GC.GetTotalMemory(forceFullCollection: false);
+            self.Refresh();
+            result["workingSetAfterSettleBytes"] = self.WorkingSet64;
             GC.KeepAlive(informer);
         }
 

@@ -413,7 +413,7 @@ internal static class Orchestrator
     private static readonly string[] SyncMetrics =
     [
         "sync.wallMs", "sync.cpuMs", "sync.userMs", "sync.sysMs", "peakWorkingSetBytes", "sync.allocatedBytes", "sync.gen0", "sync.gen1", "sync.gen2",
-        "sync.gcPauseMs", "sync.jitMs", "sync.jitMethods", "liveBytesAfterFullGc", "gcHeapSizeAtSyncBytes", "startupMs", "loadBefore",
+        "sync.gcPauseMs", "sync.jitMs", "sync.jitMethods", "liveBytesAfterFullGc", "workingSetAfterSettleBytes", "gcHeapSizeAtSyncBytes", "startupMs", "loadBefore",
     ];
 
     private static JsonArray SyncMedians(JsonArray runs)
@@ -500,8 +500,8 @@ internal static class Orchestrator
     {
         var sb = new StringBuilder();
         sb.AppendLine();
-        sb.AppendLine("| N | path | model | variant | runs | wall ms (min–max) | client CPU ms (min–max) | peak RSS MiB | allocated MiB | gen0/1/2 | GC pause ms | JIT ms | live MiB after GC | live B/object | CPU / RSS vs KubernetesClient alone | anchor wall / CPU / RSS | target CPU ≤ / RSS ≤ | load |");
-        sb.AppendLine("|---:|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|---|---:|");
+        sb.AppendLine("| N | path | model | variant | runs | wall ms (min–max) | client CPU ms (min–max) | peak RSS MiB | allocated MiB | gen0/1/2 | GC pause ms | JIT ms | live MiB after GC | live B/object | peak / settled RSS | CPU / RSS vs KubernetesClient alone | anchor wall / CPU / RSS | target CPU ≤ / RSS ≤ | load |");
+        sb.AppendLine("|---:|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|---:|");
         var peers = medians.Select(x => x!.AsObject()).Where(m => m["model"]!.GetValue<string>() == "kclient" && m["variant"]!.GetValue<string>() == "default")
             .ToDictionary(m => m["objects"]!.GetValue<int>());
         foreach (var m in medians.Select(x => x!.AsObject()))
@@ -520,7 +520,7 @@ internal static class Orchestrator
                 $"| {D(m, "sync.cpuMs"):0} ({D(m, "sync.cpuMs.min"):0}–{D(m, "sync.cpuMs.max"):0}) " +
                 $"| {Mib(D(m, "peakWorkingSetBytes")):0} | {Mib(D(m, "sync.allocatedBytes")):0} " +
                 $"| {D(m, "sync.gen0"):0}/{D(m, "sync.gen1"):0}/{D(m, "sync.gen2"):0} | {D(m, "sync.gcPauseMs"):0} | {D(m, "sync.jitMs"):0} " +
-                $"| {Mib(D(m, "liveBytesAfterFullGc")):0} | {perObject:0} | {ratio} | {anchorText} | {targetText} | {D(m, "loadBefore"):0.00} |"));
+                $"| {Mib(D(m, "liveBytesAfterFullGc")):0} | {perObject:0} | {D(m, "peakWorkingSetBytes") / D(m, "workingSetAfterSettleBytes"):0.00} | {ratio} | {anchorText} | {targetText} | {D(m, "loadBefore"):0.00} |"));
         }
 
         return sb.ToString();
