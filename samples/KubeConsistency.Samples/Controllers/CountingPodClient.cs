@@ -14,6 +14,7 @@ public sealed class CountingPodClient(IResourceClient<V1Pod> inner) : IResourceC
 {
     private readonly ConcurrentDictionary<string, int> _createsByOwner = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _deletesByPod = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _createRequestsByName = new(StringComparer.Ordinal);
     private long _creates;
     private long _deletes;
 
@@ -32,12 +33,23 @@ public sealed class CountingPodClient(IResourceClient<V1Pod> inner) : IResourceC
     /// <summary>Delete requests per pod key (<c>namespace/name</c>): a value above 1 is a pod deleted twice.</summary>
     public IReadOnlyDictionary<string, int> DeletesByPod => _deletesByPod;
 
+    /// <summary>
+    /// Create requests per pod key for pods created under a fixed name (StatefulSet ordinals), counted before the request:
+    /// a value above 1 is an ordinal created twice (the second attempt fails with AlreadyExists, or recreates a pod).
+    /// </summary>
+    public IReadOnlyDictionary<string, int> CreateRequestsByName => _createRequestsByName;
+
     /// <inheritdoc/>
     public GroupVersionResource Resource => inner.Resource;
 
     /// <inheritdoc/>
     public async ValueTask<V1Pod> CreateAsync(V1Pod obj, CancellationToken cancellationToken = default)
     {
+        if (obj.Metadata?.Name is { Length: > 0 } name)
+        {
+            _createRequestsByName.AddOrUpdate(ObjectKeys.MetaNamespaceKey(obj.Metadata.NamespaceProperty, name), 1, static (_, n) => n + 1);
+        }
+
         var created = await inner.CreateAsync(obj, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _creates);
         if (created.GetController() is { Name: { } owner })

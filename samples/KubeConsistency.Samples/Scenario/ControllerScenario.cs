@@ -62,6 +62,11 @@ public sealed class ControllerScenario : IAsyncDisposable
     private ISharedIndexInformer<V1Pod> _podInformer = null!;
     private ISharedIndexInformer<V1ReplicaSet> _rsInformer = null!;
     private ISharedIndexInformer<V1Job> _jobInformer = null!;
+    private IResourceClient<V1DaemonSet> _dsClient = null!;
+    private IResourceClient<V1StatefulSet> _stsClient = null!;
+    private ISharedIndexInformer<V1Node> _nodeInformer = null!;
+    private ISharedIndexInformer<V1DaemonSet> _dsInformer = null!;
+    private ISharedIndexInformer<V1StatefulSet> _stsInformer = null!;
     private long _startedAt;
     private bool _workloadCreated;
     private int _disposed;
@@ -98,6 +103,12 @@ public sealed class ControllerScenario : IAsyncDisposable
 
     /// <summary>The Job controller.</summary>
     public JobController JobController { get; private set; } = null!;
+
+    /// <summary>The DaemonSet controller, when the workload has DaemonSets.</summary>
+    public DaemonSetController? DaemonSetController { get; private set; }
+
+    /// <summary>The StatefulSet controller, when the workload has StatefulSets.</summary>
+    public StatefulSetController? StatefulSetController { get; private set; }
 
     /// <summary>The pods client the controllers write through (it counts their creates).</summary>
     public CountingPodClient PodWrites { get; private set; } = null!;
@@ -161,7 +172,7 @@ public sealed class ControllerScenario : IAsyncDisposable
 
             var snapshot = Snapshot();
             progress?.Report(snapshot);
-            if (snapshot.ReplicaSetsReady == _options.ReplicaSets && snapshot.JobsComplete == _options.Jobs && snapshot.ReplicaSetQueueDepth == 0 && snapshot.JobQueueDepth == 0)
+            if (snapshot.ReplicaSetsReady == _options.ReplicaSets && snapshot.JobsComplete == _options.Jobs && snapshot.ReplicaSetQueueDepth == 0 && snapshot.JobQueueDepth == 0 && OtherOwnersReadyInCache())
             {
                 view = await ReadServerAsync(cancellationToken).ConfigureAwait(false);
                 if (view.Problem is null)
@@ -202,6 +213,16 @@ public sealed class ControllerScenario : IAsyncDisposable
         return summary;
     }
 
+    /// <summary>Whether every DaemonSet and StatefulSet looks done in the caches (and their queues are empty).</summary>
+    private bool OtherOwnersReadyInCache()
+    {
+        var nodes = _nodeInformer.Indexer.Count;
+        var dsReady = _dsInformer.Indexer.List().Count(ds => ds.Status is { } s && s.DesiredNumberScheduled == nodes && s.NumberReady == nodes && s.CurrentNumberScheduled == nodes && s.ObservedGeneration == ds.Metadata?.Generation);
+        var stsReady = _stsInformer.Indexer.List().Count(set => set.Status is { } s && s.Replicas == (set.Spec?.Replicas ?? 1) && s.ReadyReplicas == s.Replicas && s.ObservedGeneration == set.Metadata?.Generation);
+        return dsReady == _options.DaemonSets && stsReady == _options.StatefulSets
+            && (DaemonSetController?.Controller.Queue.Len ?? 0) == 0 && (StatefulSetController?.Controller.Queue.Len ?? 0) == 0;
+    }
+
     /// <summary>The progress as the caches see it now.</summary>
     public ScenarioProgress Snapshot()
     {
@@ -223,7 +244,7 @@ public sealed class ControllerScenario : IAsyncDisposable
             jobsComplete,
             _options.Jobs,
             PodWrites.Creates,
-            ((long)_options.ReplicaSets * _options.Replicas) + ((long)_options.Jobs * _options.Completions),
+            ((long)_options.ReplicaSets * _options.Replicas) + ((long)_options.Jobs * _options.Completions) + ((long)_options.DaemonSets * _nodeInformer.Indexer.Count) + ((long)_options.StatefulSets * _options.StatefulSetReplicas),
             Skips.Total,
             ReplicaSetController.Controller.Queue.Len,
             JobController.Controller.Queue.Len);
@@ -312,6 +333,11 @@ public sealed class ControllerScenario : IAsyncDisposable
         _podClient = _kubernetes.Resource<V1Pod>(resource);
         _rsClient = _kubernetes.Resource<V1ReplicaSet>(resource);
         _jobClient = _kubernetes.Resource<V1Job>(resource);
+        _dsClient = _kubernetes.Resource<V1DaemonSet>(resource);
+        _stsClient = _kubernetes.Resource<V1StatefulSet>(resource);
+
+        // Nodes are cluster-scoped; on the embedded server this run registers its own (labelled), on a cluster it uses them all.
+        var nodeResource = new KubernetesResourceOptions { LabelSelector = Server is null ? null : RunLabel + "=" + _runId };
 
         _factory = new SharedInformerFactory(new SharedInformerFactoryOptions
         {
@@ -325,10 +351,19 @@ public sealed class ControllerScenario : IAsyncDisposable
         _podInformer = _factory.GetOrAdd<V1Pod>(_kubernetes, resource, static o => o with { AtomicFifo = true });
         _rsInformer = _factory.GetOrAdd<V1ReplicaSet>(_kubernetes, resource, static o => o with { AtomicFifo = true });
         _jobInformer = _factory.GetOrAdd<V1Job>(_kubernetes, resource, static o => o with { AtomicFifo = true });
+        _dsInformer = _factory.GetOrAdd<V1DaemonSet>(_kubernetes, resource, static o => o with { AtomicFifo = true });
+        _stsInformer = _factory.GetOrAdd<V1StatefulSet>(_kubernetes, resource, static o => o with { AtomicFifo = true });
+        _nodeInformer = _factory.GetOrAdd<V1Node>(_kubernetes, nodeResource, static o => o with { AtomicFifo = true });
+        if (Server is not null)
+        {
+            CreateNodes();
+        }
 
         PodWrites = new CountingPodClient(_podClient);
         ReplicaSetController = new ReplicaSetController(ControllerOptions(_rsInformer));
         JobController = new JobController(ControllerOptions(_jobInformer));
+        DaemonSetController = _options.DaemonSets > 0 ? new DaemonSetController(ControllerOptions(_dsInformer), _nodeInformer) : null;
+        StatefulSetController = _options.StatefulSets > 0 ? new StatefulSetController(ControllerOptions(_stsInformer)) : null;
 
         if (Server is not null)
         {
@@ -349,11 +384,59 @@ public sealed class ControllerScenario : IAsyncDisposable
         _podInformer.AddEventHandler(new ResourceEventHandler<V1Pod> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
         _rsInformer.AddEventHandler(new ResourceEventHandler<V1ReplicaSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
         _jobInformer.AddEventHandler(new ResourceEventHandler<V1Job> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+        _dsInformer.AddEventHandler(new ResourceEventHandler<V1DaemonSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+        _stsInformer.AddEventHandler(new ResourceEventHandler<V1StatefulSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
 
         _factory.Start();
         await _factory.WaitForCacheSyncAsync(cancellationToken).ConfigureAwait(false);
         _runs.Add(ReplicaSetController.RunAsync(_stop.Token));
         _runs.Add(JobController.RunAsync(_stop.Token));
+        if (DaemonSetController is not null)
+        {
+            _runs.Add(DaemonSetController.RunAsync(_stop.Token));
+        }
+
+        if (StatefulSetController is not null)
+        {
+            _runs.Add(StatefulSetController.RunAsync(_stop.Token));
+        }
+    }
+
+    /// <summary>The embedded server's nodes: what kubelets would register (Ready, labelled with the run).</summary>
+    private void CreateNodes()
+    {
+        for (var i = 0; i < _options.Nodes; i++)
+        {
+            Server!.Objects.Create(ApiResourceDefinition.Nodes, new System.Text.Json.Nodes.JsonObject
+            {
+                ["metadata"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["name"] = string.Create(CultureInfo.InvariantCulture, $"{_options.NamePrefix}-node-{i:000}"),
+                    ["labels"] = new System.Text.Json.Nodes.JsonObject { [RunLabel] = _runId, ["kubernetes.io/os"] = "linux" },
+                },
+                ["status"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["conditions"] = new System.Text.Json.Nodes.JsonArray { new System.Text.Json.Nodes.JsonObject { ["type"] = "Ready", ["status"] = "True" } },
+                },
+            });
+        }
+    }
+
+    /// <summary>Adds a node to the embedded server (a DaemonSet then runs a pod on it).</summary>
+    public void AddNode(string name)
+    {
+        _ = Server ?? throw new InvalidOperationException("Nodes can be added only to the embedded API server.");
+        Server.Objects.Create(ApiResourceDefinition.Nodes, new System.Text.Json.Nodes.JsonObject
+        {
+            ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = name, ["labels"] = new System.Text.Json.Nodes.JsonObject { [RunLabel] = _runId } },
+        });
+    }
+
+    /// <summary>Removes a node from the embedded server (its daemon pods are then deleted by the DaemonSet controller).</summary>
+    public void RemoveNode(string name)
+    {
+        _ = Server ?? throw new InvalidOperationException("Nodes can be removed only from the embedded API server.");
+        Server.Objects.Delete(ApiResourceDefinition.Nodes, null, name);
     }
 
     /// <summary>
@@ -389,19 +472,27 @@ public sealed class ControllerScenario : IAsyncDisposable
         var onCluster = Server is null;
         var prefix = onCluster ? $"{_options.NamePrefix}-{_runId}" : _options.NamePrefix;
         var parallelism = _options.EffectiveParallelism;
-        var owners = Enumerable.Range(0, _options.ReplicaSets).Select(i => (IsJob: false, Index: i))
-            .Concat(Enumerable.Range(0, _options.Jobs).Select(i => (IsJob: true, Index: i)));
+        var owners = Enumerable.Range(0, _options.ReplicaSets).Select(i => (Kind: "rs", Index: i))
+            .Concat(Enumerable.Range(0, _options.Jobs).Select(i => (Kind: "job", Index: i)))
+            .Concat(Enumerable.Range(0, _options.DaemonSets).Select(i => (Kind: "ds", Index: i)))
+            .Concat(Enumerable.Range(0, _options.StatefulSets).Select(i => (Kind: "sts", Index: i)));
         await Parallel.ForEachAsync(owners, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (owner, ct) =>
         {
-            if (owner.IsJob)
+            var name = string.Create(CultureInfo.InvariantCulture, $"{prefix}-{owner.Kind}-{owner.Index:000}");
+            switch (owner.Kind)
             {
-                var name = string.Create(CultureInfo.InvariantCulture, $"{prefix}-job-{owner.Index:000}");
-                await _jobClient.CreateAsync(NewJob(name, parallelism, onCluster), ct).ConfigureAwait(false);
-            }
-            else
-            {
-                var name = string.Create(CultureInfo.InvariantCulture, $"{prefix}-rs-{owner.Index:000}");
-                await _rsClient.CreateAsync(NewReplicaSet(name), ct).ConfigureAwait(false);
+                case "job":
+                    await _jobClient.CreateAsync(NewJob(name, parallelism, onCluster), ct).ConfigureAwait(false);
+                    break;
+                case "ds":
+                    await _dsClient.CreateAsync(NewDaemonSet(name), ct).ConfigureAwait(false);
+                    break;
+                case "sts":
+                    await _stsClient.CreateAsync(NewStatefulSet(name), ct).ConfigureAwait(false);
+                    break;
+                default:
+                    await _rsClient.CreateAsync(NewReplicaSet(name), ct).ConfigureAwait(false);
+                    break;
             }
         }).ConfigureAwait(false);
     }
@@ -420,6 +511,38 @@ public sealed class ControllerScenario : IAsyncDisposable
                 Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name, [RunLabel] = _runId } },
                 Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "registry.k8s.io/pause:3.10" }] },
             },
+        },
+    };
+
+    private V1PodTemplateSpec AppTemplate(string name) => new()
+    {
+        Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name, [RunLabel] = _runId } },
+        Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "registry.k8s.io/pause:3.10" }] },
+    };
+
+    private V1DaemonSet NewDaemonSet(string name) => new()
+    {
+        ApiVersion = "apps/v1",
+        Kind = V1DaemonSet.KubeKind,
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Namespace, Labels = new Dictionary<string, string> { [RunLabel] = _runId } },
+        Spec = new V1DaemonSetSpec
+        {
+            Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name, [RunLabel] = _runId } },
+            Template = AppTemplate(name),
+        },
+    };
+
+    private V1StatefulSet NewStatefulSet(string name) => new()
+    {
+        ApiVersion = "apps/v1",
+        Kind = V1StatefulSet.KubeKind,
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Namespace, Labels = new Dictionary<string, string> { [RunLabel] = _runId } },
+        Spec = new V1StatefulSetSpec
+        {
+            Replicas = _options.StatefulSetReplicas,
+            ServiceName = name,
+            Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name, [RunLabel] = _runId } },
+            Template = AppTemplate(name),
         },
     };
 
@@ -470,6 +593,7 @@ public sealed class ControllerScenario : IAsyncDisposable
         }
 
         var jobsNotComplete = jobs.Items.Count(static j => JobLogic.FinishedCondition(j) != "Complete");
+        var others = await OtherOwnersProblemAsync(podsByOwner, cancellationToken).ConfigureAwait(false);
         var miscounted = jobs.Items.Count(j => (j.Status?.Succeeded ?? 0) != podsByOwner[j.Metadata?.Uid ?? string.Empty].Count(static p => p.Status?.Phase == "Succeeded"));
         if (replicaSets.Items.Count != _options.ReplicaSets || jobs.Items.Count != _options.Jobs)
         {
@@ -479,6 +603,10 @@ public sealed class ControllerScenario : IAsyncDisposable
         {
             problem = $"{rsNotReady} ReplicaSets without exactly their replicas ready (or a status that does not match), {jobsNotComplete} Jobs not complete";
         }
+        else if (others is not null)
+        {
+            problem = others;
+        }
 
         var versions = new List<ResourceVersionReport>
         {
@@ -486,12 +614,52 @@ public sealed class ControllerScenario : IAsyncDisposable
             Report("replicasets.apps", _rsInformer.Indexer, replicaSets),
             Report("jobs.batch", _jobInformer.Indexer, jobs),
         };
+        if (_options.DaemonSets > 0)
+        {
+            versions.Add(Report("daemonsets.apps", _dsInformer.Indexer, await ListAllAsync(_dsClient, cancellationToken).ConfigureAwait(false)));
+        }
+
+        if (_options.StatefulSets > 0)
+        {
+            versions.Add(Report("statefulsets.apps", _stsInformer.Indexer, await ListAllAsync(_stsClient, cancellationToken).ConfigureAwait(false)));
+        }
         if (problem is null && versions.Find(static v => !v.CaughtUp) is { } behind)
         {
             problem = $"the {behind.Resource} cache has not caught up yet";
         }
 
         return new ServerView(pods.Items.Count, miscounted, versions, problem);
+    }
+
+    /// <summary>On the server: each DaemonSet has exactly one ready pod per node, each StatefulSet exactly its ordinals, ready.</summary>
+    private async Task<string?> OtherOwnersProblemAsync(ILookup<string, V1Pod> podsByOwner, CancellationToken cancellationToken)
+    {
+        if (_options.DaemonSets == 0 && _options.StatefulSets == 0)
+        {
+            return null;
+        }
+
+        var nodes = _nodeInformer.Indexer.ListKeys().ToHashSet(StringComparer.Ordinal);
+        var daemonSets = await ListAllAsync(_dsClient, cancellationToken).ConfigureAwait(false);
+        var sets = await ListAllAsync(_stsClient, cancellationToken).ConfigureAwait(false);
+        var dsWrong = daemonSets.Items.Count(ds =>
+        {
+            var active = podsByOwner[ds.Metadata?.Uid ?? string.Empty].Where(PodLogic.IsActive).ToList();
+            var perNode = active.GroupBy(p => DaemonSetLogic.TargetNode(p) ?? string.Empty).ToList();
+            return perNode.Count != nodes.Count || perNode.Any(g => g.Count() != 1 || !nodes.Contains(g.Key) || !g.Single().IsReady())
+                || ds.Status is not { } s || s.NumberReady != nodes.Count || s.ObservedGeneration != ds.Metadata?.Generation;
+        });
+        var stsWrong = sets.Items.Count(set =>
+        {
+            var want = set.Spec?.Replicas ?? 1;
+            var pods = podsByOwner[set.Metadata?.Uid ?? string.Empty].Where(PodLogic.IsActive).ToList();
+            var ordinals = pods.Select(p => StatefulSetLogic.Ordinal(set.Metadata!.Name, p.Metadata?.Name)).Order().ToList();
+            return !ordinals.SequenceEqual(Enumerable.Range(0, want)) || pods.Any(p => !p.IsReady())
+                || set.Status is not { } s || s.ReadyReplicas != want || s.ObservedGeneration != set.Metadata?.Generation;
+        });
+        return daemonSets.Items.Count != _options.DaemonSets || sets.Items.Count != _options.StatefulSets || dsWrong > 0 || stsWrong > 0
+            ? $"{dsWrong} DaemonSets without exactly one ready pod per node, {stsWrong} StatefulSets without exactly their ordinals ready"
+            : null;
     }
 
     private static ResourceVersionReport Report<T>(string resource, IIndexer<T> store, ListPage<T> list)
@@ -523,22 +691,32 @@ public sealed class ControllerScenario : IAsyncDisposable
 
     private ScenarioSummary Summarize(ServerView view, bool converged, TimeSpan elapsed)
     {
-        long rsCreated = 0, jobCreated = 0, rsExcess = 0, jobExcess = 0;
+        long rsCreated = 0, jobCreated = 0, rsExcess = 0, jobExcess = 0, dsCreated = 0, dsExcess = 0, stsCreated = 0;
+        var nodes = _nodeInformer.Indexer.Count;
         foreach (var (owner, count) in PodWrites.CreatesByOwner)
         {
-            var isJob = owner.Contains("-job-", StringComparison.Ordinal);
-            var needed = isJob ? _options.Completions : _options.Replicas;
-            if (isJob)
+            if (owner.Contains("-job-", StringComparison.Ordinal))
             {
                 jobCreated += count;
-                jobExcess += Math.Max(0, count - needed);
+                jobExcess += Math.Max(0, count - _options.Completions);
+            }
+            else if (owner.Contains("-ds-", StringComparison.Ordinal))
+            {
+                dsCreated += count;
+                dsExcess += Math.Max(0, count - nodes);
+            }
+            else if (owner.Contains("-sts-", StringComparison.Ordinal))
+            {
+                stsCreated += count;
             }
             else
             {
                 rsCreated += count;
-                rsExcess += Math.Max(0, count - needed);
+                rsExcess += Math.Max(0, count - _options.Replicas);
             }
         }
+
+        var stsDuplicates = PodWrites.CreateRequestsByName.Where(kv => kv.Key.Contains("-sts-", StringComparison.Ordinal)).Sum(kv => (long)kv.Value - 1);
 
         return new ScenarioSummary
         {
@@ -558,6 +736,14 @@ public sealed class ControllerScenario : IAsyncDisposable
             ReplicaSetExcessPods = rsExcess,
             JobExcessPods = jobExcess,
             JobsMiscounted = view.MiscountedJobs,
+            DaemonSets = _options.DaemonSets,
+            Nodes = nodes,
+            StatefulSets = _options.StatefulSets,
+            StatefulSetReplicas = _options.StatefulSetReplicas,
+            DaemonSetPodsCreated = dsCreated,
+            DaemonSetExcessPods = dsExcess,
+            StatefulSetPodsCreated = stsCreated,
+            StatefulSetDuplicateCreates = stsDuplicates,
             StaleSyncSkips = Skips.ByResource(),
             StaleSyncSkipsByController = Skips.ByController(),
             ResourceVersions = view.Versions,
@@ -582,6 +768,16 @@ public sealed class ControllerScenario : IAsyncDisposable
             foreach (var job in (await ListAllAsync(_jobClient, timeout.Token).ConfigureAwait(false)).Items)
             {
                 await DeleteQuietlyAsync(_jobClient, job.Metadata.Name, background, timeout.Token).ConfigureAwait(false);
+            }
+
+            foreach (var ds in (await ListAllAsync(_dsClient, timeout.Token).ConfigureAwait(false)).Items)
+            {
+                await DeleteQuietlyAsync(_dsClient, ds.Metadata.Name, background, timeout.Token).ConfigureAwait(false);
+            }
+
+            foreach (var set in (await ListAllAsync(_stsClient, timeout.Token).ConfigureAwait(false)).Items)
+            {
+                await DeleteQuietlyAsync(_stsClient, set.Metadata.Name, background, timeout.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is KubernetesClientException or OperationCanceledException)

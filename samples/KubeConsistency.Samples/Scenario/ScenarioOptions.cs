@@ -39,6 +39,18 @@ public sealed class ScenarioOptions
     /// <summary>Also use controller expectations (kube-controller-manager always does). Default off.</summary>
     public bool Expectations { get; init; }
 
+    /// <summary>DaemonSets in the workload (one pod per node each). Default 0.</summary>
+    public int DaemonSets { get; init; }
+
+    /// <summary>Nodes the embedded API server registers for the DaemonSets (ignored on a real cluster). Default 3.</summary>
+    public int Nodes { get; init; } = 3;
+
+    /// <summary>StatefulSets in the workload (ordinal pods, OrderedReady). Default 0.</summary>
+    public int StatefulSets { get; init; }
+
+    /// <summary>Replicas per StatefulSet. Default 3.</summary>
+    public int StatefulSetReplicas { get; init; } = 3;
+
     /// <summary>Track pod deletes in the gate (<c>StalenessGateOptions.TrackDeletes</c>, beyond v1.36). Default off.</summary>
     public bool TrackDeletes { get; init; }
 
@@ -89,6 +101,10 @@ public sealed class ScenarioOptions
         ArgumentOutOfRangeException.ThrowIfNegative(ReplicaSets);
         ArgumentOutOfRangeException.ThrowIfNegative(Replicas);
         ArgumentOutOfRangeException.ThrowIfNegative(Jobs);
+        ArgumentOutOfRangeException.ThrowIfNegative(DaemonSets);
+        ArgumentOutOfRangeException.ThrowIfNegative(Nodes);
+        ArgumentOutOfRangeException.ThrowIfNegative(StatefulSets);
+        ArgumentOutOfRangeException.ThrowIfNegative(StatefulSetReplicas);
         ArgumentOutOfRangeException.ThrowIfLessThan(Completions, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(EffectiveParallelism, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(Workers, 1);

@@ -68,11 +68,35 @@ public sealed record ScenarioSummary
     /// <summary>Parallelism per Job.</summary>
     public required int Parallelism { get; init; }
 
+    /// <summary>DaemonSets in the workload.</summary>
+    public int DaemonSets { get; init; }
+
+    /// <summary>Nodes the DaemonSets ran on.</summary>
+    public int Nodes { get; init; }
+
+    /// <summary>StatefulSets in the workload.</summary>
+    public int StatefulSets { get; init; }
+
+    /// <summary>Replicas per StatefulSet.</summary>
+    public int StatefulSetReplicas { get; init; }
+
+    /// <summary>Pods the DaemonSet controller created.</summary>
+    public long DaemonSetPodsCreated { get; init; }
+
+    /// <summary>DaemonSet creates beyond one per node, per DaemonSet: each is a second daemon pod on a node.</summary>
+    public long DaemonSetExcessPods { get; init; }
+
+    /// <summary>Pods the StatefulSet controller created.</summary>
+    public long StatefulSetPodsCreated { get; init; }
+
+    /// <summary>Create requests for an ordinal beyond the first (a sync on a stale pod cache asking for a pod that exists).</summary>
+    public long StatefulSetDuplicateCreates { get; init; }
+
     /// <summary>Pods on the server at the end.</summary>
     public required int PodsAtEnd { get; init; }
 
     /// <summary>Objects on the server at the end: ReplicaSets, Jobs and pods.</summary>
-    public int Objects => ReplicaSets + Jobs + PodsAtEnd;
+    public int Objects => ReplicaSets + Jobs + DaemonSets + StatefulSets + PodsAtEnd;
 
     /// <summary>Pods the ReplicaSet controller created.</summary>
     public required long ReplicaSetPodsCreated { get; init; }
@@ -81,10 +105,10 @@ public sealed record ScenarioSummary
     public required long JobPodsCreated { get; init; }
 
     /// <summary>Every pod create the controllers made.</summary>
-    public long PodsCreated => ReplicaSetPodsCreated + JobPodsCreated;
+    public long PodsCreated => ReplicaSetPodsCreated + JobPodsCreated + DaemonSetPodsCreated + StatefulSetPodsCreated;
 
     /// <summary>The fewest creates that satisfy the specs: replicas per ReplicaSet plus completions per Job.</summary>
-    public long MinimumPods => ((long)ReplicaSets * Replicas) + ((long)Jobs * Completions);
+    public long MinimumPods => ((long)ReplicaSets * Replicas) + ((long)Jobs * Completions) + ((long)DaemonSets * Nodes) + ((long)StatefulSets * StatefulSetReplicas);
 
     /// <summary>Creates beyond the minimum, per owner (an owner that got fewer does not offset another that got more).</summary>
     public required long ReplicaSetExcessPods { get; init; }
@@ -93,7 +117,7 @@ public sealed record ScenarioSummary
     public required long JobExcessPods { get; init; }
 
     /// <summary>All excess creates.</summary>
-    public long ExcessPods => ReplicaSetExcessPods + JobExcessPods;
+    public long ExcessPods => ReplicaSetExcessPods + JobExcessPods + DaemonSetExcessPods;
 
     /// <summary>Jobs whose <c>status.succeeded</c> differs from the number of their succeeded pods (a double count or a lost count).</summary>
     public required int JobsMiscounted { get; init; }
@@ -131,6 +155,14 @@ public sealed record ScenarioSummary
             json.WriteNumber("jobs", Jobs);
             json.WriteNumber("podsCreated", PodsCreated);
             json.WriteNumber("excessPods", ExcessPods);
+            if (DaemonSets > 0 || StatefulSets > 0)
+            {
+                json.WriteNumber("daemonSets", DaemonSets);
+                json.WriteNumber("daemonSetExcessPods", DaemonSetExcessPods);
+                json.WriteNumber("statefulSets", StatefulSets);
+                json.WriteNumber("statefulSetDuplicateCreates", StatefulSetDuplicateCreates);
+            }
+
             json.WriteStartObject("staleSyncSkips");
             foreach (var (resource, count) in StaleSyncSkips)
             {
@@ -149,5 +181,5 @@ public sealed record ScenarioSummary
     /// <summary>A one-line description for logs.</summary>
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"consistency={Consistency} expectations={Expectations} converged={Converged} seconds={Elapsed.TotalSeconds:0.00} podsCreated={PodsCreated} minimum={MinimumPods} excess={ExcessPods} (rs {ReplicaSetExcessPods}, job {JobExcessPods}) miscountedJobs={JobsMiscounted} skips={string.Join(",", StaleSyncSkips.Select(s => s.Key + "=" + s.Value))}");
+        $"consistency={Consistency} expectations={Expectations} converged={Converged} seconds={Elapsed.TotalSeconds:0.00} podsCreated={PodsCreated} minimum={MinimumPods} excess={ExcessPods} (rs {ReplicaSetExcessPods}, job {JobExcessPods}, ds {DaemonSetExcessPods}) stsDuplicateCreates={StatefulSetDuplicateCreates} miscountedJobs={JobsMiscounted} skips={string.Join(",", StaleSyncSkips.Select(s => s.Key + "=" + s.Value))}");
 }

@@ -129,6 +129,43 @@ public sealed record ApiResourceDefinition(string Group, string Version, string 
         TracksGeneration = false,
     };
 
+    /// <summary>Core <c>v1</c> Nodes (cluster-scoped, status subresource). There is no node lifecycle: a node is what its object says.</summary>
+    public static ApiResourceDefinition Nodes { get; } = new("", "v1", "Node", "nodes", "node", Namespaced: false)
+    {
+        ShortNames = ["no"],
+        HasStatusSubresource = true,
+        TracksGeneration = false,
+        SelectableFields = ["spec.unschedulable"],
+    };
+
+    /// <summary><c>apps/v1</c> DaemonSets (status subresource).</summary>
+    public static ApiResourceDefinition DaemonSets { get; } = new("apps", "v1", "DaemonSet", "daemonsets", "daemonset", Namespaced: true)
+    {
+        ShortNames = ["ds"],
+        Categories = s_all,
+        HasStatusSubresource = true,
+        TableColumns =
+        [
+            new("Desired", "integer", ".status.desiredNumberScheduled"),
+            new("Current", "integer", ".status.currentNumberScheduled"),
+            new("Ready", "integer", ".status.numberReady"),
+        ],
+    };
+
+    /// <summary><c>apps/v1</c> StatefulSets (status and scale subresources).</summary>
+    public static ApiResourceDefinition StatefulSets { get; } = new("apps", "v1", "StatefulSet", "statefulsets", "statefulset", Namespaced: true)
+    {
+        ShortNames = ["sts"],
+        Categories = s_all,
+        HasStatusSubresource = true,
+        HasScaleSubresource = true,
+        TableColumns =
+        [
+            new("Replicas", "integer", ".spec.replicas"),
+            new("Ready", "integer", ".status.readyReplicas"),
+        ],
+    };
+
     /// <summary>The built-in resources, in the order they are registered.</summary>
-    public static IReadOnlyList<ApiResourceDefinition> BuiltIn { get; } = [ConfigMaps, Namespaces, Pods, ReplicaSets, Jobs, Leases];
+    public static IReadOnlyList<ApiResourceDefinition> BuiltIn { get; } = [ConfigMaps, Namespaces, Nodes, Pods, ReplicaSets, DaemonSets, StatefulSets, Jobs, Leases];
 }

@@ -18,6 +18,9 @@ internal class ResourceBehavior
         ("", "namespaces") => NamespaceBehavior.Instance,
         ("", "configmaps") => s_typed,
         ("apps", "replicasets") => ReplicaSetBehavior.Instance,
+        ("apps", "daemonsets") => DaemonSetBehavior.Instance,
+        ("apps", "statefulsets") => StatefulSetBehavior.Instance,
+        ("", "nodes") => NodeBehavior.Instance,
         ("batch", "jobs") => JobBehavior.Instance,
         ("coordination.k8s.io", "leases") => LeaseBehavior.Instance,
         _ => CustomBehavior.Instance,
@@ -204,6 +207,62 @@ internal sealed class ReplicaSetBehavior : ResourceBehavior
         }
 
         obj["status"] = new JsonObject { ["replicas"] = 0 };
+    }
+}
+
+internal sealed class DaemonSetBehavior : ResourceBehavior
+{
+    public static readonly DaemonSetBehavior Instance = new();
+
+    public override string EmptyBody => ",\"spec\":{\"selector\":null,\"template\":{\"metadata\":{\"creationTimestamp\":null},\"spec\":{\"containers\":null}},\"updateStrategy\":{}},\"status\":{\"currentNumberScheduled\":0,\"numberMisscheduled\":0,\"desiredNumberScheduled\":0,\"numberReady\":0}";
+
+    public override void PrepareForCreate(JsonObject obj, ApiResourceDefinition def, string uid)
+    {
+        var spec = Child(obj, "spec");
+        Default(spec, "revisionHistoryLimit", 10);
+        Default(spec, "updateStrategy", new JsonObject { ["type"] = "RollingUpdate", ["rollingUpdate"] = new JsonObject { ["maxUnavailable"] = 1, ["maxSurge"] = 0 } });
+        if (spec["template"] is JsonObject template && template["spec"] is JsonObject podSpec)
+        {
+            DefaultPodSpec(podSpec);
+        }
+
+        obj["status"] = new JsonObject { ["currentNumberScheduled"] = 0, ["numberMisscheduled"] = 0, ["desiredNumberScheduled"] = 0, ["numberReady"] = 0 };
+    }
+}
+
+internal sealed class StatefulSetBehavior : ResourceBehavior
+{
+    public static readonly StatefulSetBehavior Instance = new();
+
+    public override string EmptyBody => ",\"spec\":{\"selector\":null,\"template\":{\"metadata\":{\"creationTimestamp\":null},\"spec\":{\"containers\":null}},\"serviceName\":\"\",\"updateStrategy\":{}},\"status\":{\"replicas\":0,\"availableReplicas\":0}";
+
+    public override void PrepareForCreate(JsonObject obj, ApiResourceDefinition def, string uid)
+    {
+        var spec = Child(obj, "spec");
+        Default(spec, "replicas", 1);
+        Default(spec, "podManagementPolicy", "OrderedReady");
+        Default(spec, "revisionHistoryLimit", 10);
+        Default(spec, "updateStrategy", new JsonObject { ["type"] = "RollingUpdate", ["rollingUpdate"] = new JsonObject { ["partition"] = 0 } });
+        Default(spec, "persistentVolumeClaimRetentionPolicy", new JsonObject { ["whenDeleted"] = "Retain", ["whenScaled"] = "Retain" });
+        if (spec["template"] is JsonObject template && template["spec"] is JsonObject podSpec)
+        {
+            DefaultPodSpec(podSpec);
+        }
+
+        obj["status"] = new JsonObject { ["replicas"] = 0, ["availableReplicas"] = 0 };
+    }
+}
+
+internal sealed class NodeBehavior : ResourceBehavior
+{
+    public static readonly NodeBehavior Instance = new();
+
+    public override string EmptyBody => ",\"spec\":{},\"status\":{\"daemonEndpoints\":{\"kubeletEndpoint\":{\"Port\":0}},\"nodeInfo\":{\"machineID\":\"\",\"systemUUID\":\"\",\"bootID\":\"\",\"kernelVersion\":\"\",\"osImage\":\"\",\"containerRuntimeVersion\":\"\",\"kubeletVersion\":\"\",\"kubeProxyVersion\":\"\",\"operatingSystem\":\"\",\"architecture\":\"\"}}";
+
+    public override void PrepareForCreate(JsonObject obj, ApiResourceDefinition def, string uid)
+    {
+        // A node registers its own status (a kubelet would); keep what the request says.
+        Default(obj, "spec", new JsonObject());
     }
 }
 
