@@ -68,6 +68,11 @@ public static class ControllerDemoApp
         var jobs = new Option<int>("--jobs") { Description = "Jobs to create.", DefaultValueFactory = _ => 10 };
         var completions = new Option<int>("--completions") { Description = "Completions per Job.", DefaultValueFactory = _ => 5 };
         var parallelism = new Option<int?>("--parallelism") { Description = "Parallelism per Job (default: min(2, completions))." };
+        var daemonSets = new Option<int>("--daemonsets") { Description = "DaemonSets to create (one pod per node).", DefaultValueFactory = _ => 0 };
+        var nodes = new Option<int>("--nodes") { Description = "Nodes the embedded API server registers for the DaemonSets.", DefaultValueFactory = _ => 3 };
+        var statefulSets = new Option<int>("--statefulsets") { Description = "StatefulSets to create (ordinal pods, OrderedReady).", DefaultValueFactory = _ => 0 };
+        var statefulSetReplicas = new Option<int>("--statefulset-replicas") { Description = "Replicas per StatefulSet.", DefaultValueFactory = _ => 3 };
+        var trackDeletes = new Option<bool>("--track-deletes") { Description = "Track pod deletes in the gate (beyond v1.36: by returned resource version, else by UID)." };
         var lagMs = new Option<int>("--lag-ms") { Description = "Delay of every pod watch event on the embedded API server, in milliseconds.", DefaultValueFactory = _ => 300 };
         var ownerLagMs = new Option<int>("--owner-lag-ms") { Description = "Delay of every ReplicaSet and Job watch event, in milliseconds.", DefaultValueFactory = _ => 0 };
         var workers = new Option<int>("--workers") { Description = "Concurrent syncs per controller.", DefaultValueFactory = _ => 5 };
@@ -81,9 +86,9 @@ public static class ControllerDemoApp
         var serveMetrics = new Option<bool>("--serve-metrics") { Description = "Keep serving /metrics after the run until Ctrl-C (on --metrics-port, else a free port)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log what the controllers do (to stderr)." };
 
-        var root = new RootCommand("KubeConsistency controller demo: ReplicaSet- and Job-style controllers on a lagging watch, with and without the v1.36 consistency gate.")
+        var root = new RootCommand("KubeConsistency controller demo: ReplicaSet-, Job-, DaemonSet- and StatefulSet-style controllers on a lagging watch, with and without the v1.36 consistency gate.")
         {
-            noConsistency, expectations, replicaSets, replicas, jobs, completions, parallelism, lagMs, ownerLagMs, workers, timeout, seed,
+            noConsistency, expectations, replicaSets, replicas, jobs, completions, parallelism, daemonSets, nodes, statefulSets, statefulSetReplicas, trackDeletes, lagMs, ownerLagMs, workers, timeout, seed,
             summaryJson, kubeconfig, context, ns, metricsPort, serveMetrics, verbose,
         };
         root.SetAction(async (parse, ct) =>
@@ -96,6 +101,11 @@ public static class ControllerDemoApp
                 Jobs: parse.GetValue(jobs),
                 Completions: parse.GetValue(completions),
                 Parallelism: parse.GetValue(parallelism),
+                DaemonSets: parse.GetValue(daemonSets),
+                Nodes: parse.GetValue(nodes),
+                StatefulSets: parse.GetValue(statefulSets),
+                StatefulSetReplicas: parse.GetValue(statefulSetReplicas),
+                TrackDeletes: parse.GetValue(trackDeletes),
                 Lag: TimeSpan.FromMilliseconds(parse.GetValue(lagMs)),
                 OwnerLag: TimeSpan.FromMilliseconds(parse.GetValue(ownerLagMs)),
                 Workers: parse.GetValue(workers),
@@ -144,6 +154,11 @@ public static class ControllerDemoApp
                 Jobs = settings.Jobs,
                 Completions = settings.Completions,
                 Parallelism = settings.Parallelism,
+                DaemonSets = settings.DaemonSets,
+                Nodes = settings.Nodes,
+                StatefulSets = settings.StatefulSets,
+                StatefulSetReplicas = settings.StatefulSetReplicas,
+                TrackDeletes = settings.TrackDeletes,
                 PodWatchLag = settings.Lag,
                 OwnerWatchLag = settings.OwnerLag,
                 Consistency = settings.Consistency,
@@ -301,6 +316,11 @@ public static class ControllerDemoApp
         int Jobs,
         int Completions,
         int? Parallelism,
+        int DaemonSets,
+        int Nodes,
+        int StatefulSets,
+        int StatefulSetReplicas,
+        bool TrackDeletes,
         TimeSpan Lag,
         TimeSpan OwnerLag,
         int Workers,

@@ -22,12 +22,22 @@ public static class SummaryView
             : server.ToString()));
         table.AddRow("ReplicaSets", Markup.Escape(string.Create(inv, $"{summary.ReplicaSets} × {summary.Replicas} replicas")));
         table.AddRow("Jobs", Markup.Escape(string.Create(inv, $"{summary.Jobs} × {summary.Completions} completions, parallelism {summary.Parallelism}")));
+        if (summary.DaemonSets > 0)
+        {
+            table.AddRow("DaemonSets", Markup.Escape(string.Create(inv, $"{summary.DaemonSets} on {summary.Nodes} nodes: {summary.DaemonSetPodsCreated} pods created, ")) + (summary.DaemonSetExcessPods == 0 ? "[green]0[/]" : $"[red]{summary.DaemonSetExcessPods}[/]") + " second pods on a node");
+        }
+
+        if (summary.StatefulSets > 0)
+        {
+            table.AddRow("StatefulSets", Markup.Escape(string.Create(inv, $"{summary.StatefulSets} × {summary.StatefulSetReplicas} ordinals: {summary.StatefulSetPodsCreated} pods created, ")) + (summary.StatefulSetDuplicateCreates == 0 ? "[green]0[/]" : $"[red]{summary.StatefulSetDuplicateCreates}[/]") + " repeated creates of an ordinal");
+        }
+
         table.AddRow("Objects at the end", Markup.Escape(string.Create(inv,
-            $"{summary.Objects} on the server: {summary.ReplicaSets} ReplicaSets + {summary.Jobs} Jobs + {summary.PodsAtEnd} pods")));
+            $"{summary.Objects} on the server: {summary.ReplicaSets} ReplicaSets + {summary.Jobs} Jobs{(summary.DaemonSets > 0 ? $" + {summary.DaemonSets} DaemonSets" : "")}{(summary.StatefulSets > 0 ? $" + {summary.StatefulSets} StatefulSets" : "")} + {summary.PodsAtEnd} pods")));
         table.AddRow("Pods created", Markup.Escape(string.Create(inv,
-            $"{summary.PodsCreated} (ReplicaSets {summary.ReplicaSetPodsCreated}, Jobs {summary.JobPodsCreated}); the specs need {summary.MinimumPods}")));
+            $"{summary.PodsCreated} (ReplicaSets {summary.ReplicaSetPodsCreated}, Jobs {summary.JobPodsCreated}{(summary.DaemonSets > 0 ? $", DaemonSets {summary.DaemonSetPodsCreated}" : "")}{(summary.StatefulSets > 0 ? $", StatefulSets {summary.StatefulSetPodsCreated}" : "")}); the specs need {summary.MinimumPods}")));
         table.AddRow("Excess pods", (summary.ExcessPods == 0 ? "[green]0[/]" : $"[red]{summary.ExcessPods}[/]")
-            + Markup.Escape(string.Create(inv, $" (ReplicaSets {summary.ReplicaSetExcessPods}, Jobs {summary.JobExcessPods})")));
+            + Markup.Escape(string.Create(inv, $" (ReplicaSets {summary.ReplicaSetExcessPods}, Jobs {summary.JobExcessPods}{(summary.DaemonSets > 0 ? $", DaemonSets {summary.DaemonSetExcessPods}" : "")})")));
         if (summary.Jobs > 0)
         {
             table.AddRow("Jobs miscounted", summary.JobsMiscounted == 0 ? "[green]0[/]" : $"[red]{summary.JobsMiscounted}[/] (status.succeeded ≠ succeeded pods)");

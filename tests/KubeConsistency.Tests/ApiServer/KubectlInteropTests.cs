@@ -114,6 +114,44 @@ public sealed class KubectlInteropTests : IDisposable
     }
 
     [KubectlFact]
+    public async Task Get_nodes_daemonsets_and_statefulsets_by_name_and_short_name()
+    {
+        await using var server = await TestApi.StartAsync();
+        server.Objects.Create(ApiResourceDefinition.Nodes, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "node-a" } });
+        var template = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = "x" } },
+            ["spec"] = new JsonObject { ["containers"] = new JsonArray { new JsonObject { ["name"] = "c", ["image"] = "i" } } },
+        };
+        server.Objects.Create(ApiResourceDefinition.DaemonSets, new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "agent", ["namespace"] = "default" },
+            ["spec"] = new JsonObject { ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "x" } }, ["template"] = template.DeepClone() },
+        });
+        server.Objects.Create(ApiResourceDefinition.StatefulSets, new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "db", ["namespace"] = "default" },
+            ["spec"] = new JsonObject { ["replicas"] = 2, ["serviceName"] = "db", ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "x" } }, ["template"] = template.DeepClone() },
+        });
+
+        var (exit, stdout, stderr) = await KubectlAsync(server, "get", "no");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("node-a ", StringComparison.Ordinal));
+        (exit, stdout, stderr) = await KubectlAsync(server, "get", "ds", "agent", "-o", "json");
+        Assert.True(exit == 0, stderr);
+        var ds = JsonNode.Parse(stdout)!;
+        Assert.Equal(("apps/v1", "DaemonSet"), (ds["apiVersion"]!.GetValue<string>(), ds["kind"]!.GetValue<string>()));
+        Assert.Equal("RollingUpdate", ds["spec"]!["updateStrategy"]!["type"]!.GetValue<string>());
+        Assert.Equal(0, ds["status"]!["desiredNumberScheduled"]!.GetValue<int>());
+        (exit, stdout, stderr) = await KubectlAsync(server, "get", "sts");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("db ", StringComparison.Ordinal));
+        (exit, stdout, stderr) = await KubectlAsync(server, "scale", "statefulset", "db", "--replicas=3");
+        Assert.True(exit == 0, stderr);
+        Assert.Equal(3, server.Objects.Get(ApiResourceDefinition.StatefulSets, "default", "db")!["spec"]!["replicas"]!.GetValue<int>());
+    }
+
+    [KubectlFact]
     public async Task Get_pods_as_json_returns_the_objects()
     {
         await using var server = await TestApi.StartAsync();
