@@ -305,7 +305,7 @@ public sealed class ControllerScenario : IAsyncDisposable
         }
         else
         {
-            Server = await EmbeddedApiServer.StartAsync(new EmbeddedApiServerOptions { TimeProvider = _time }, cancellationToken).ConfigureAwait(false);
+            Server = await EmbeddedApiServer.StartAsync(new EmbeddedApiServerOptions { TimeProvider = _time, AdditionalResources = ApiResourceDefinition.Workloads }, cancellationToken).ConfigureAwait(false);
             if (_options.PodWatchLag > TimeSpan.Zero)
             {
                 Server.Faults.SetWatchDelay("", "pods", _options.PodWatchLag);

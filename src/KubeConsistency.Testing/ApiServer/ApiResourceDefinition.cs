@@ -166,6 +166,16 @@ public sealed record ApiResourceDefinition(string Group, string Version, string 
         ],
     };
 
-    /// <summary>The built-in resources, in the order they are registered.</summary>
-    public static IReadOnlyList<ApiResourceDefinition> BuiltIn { get; } = [ConfigMaps, Namespaces, Nodes, Pods, ReplicaSets, DaemonSets, StatefulSets, Jobs, Leases];
+    /// <summary>
+    /// The built-in resources, in the order they are registered: exactly what the recorded kube-apiserver of the wire
+    /// fixtures served, so discovery matches it byte for byte. <see cref="Nodes"/>, <see cref="DaemonSets"/> and
+    /// <see cref="StatefulSets"/> are registered on request (<see cref="Workloads"/>).
+    /// </summary>
+    public static IReadOnlyList<ApiResourceDefinition> BuiltIn { get; } = [ConfigMaps, Namespaces, Pods, ReplicaSets, Jobs, Leases];
+
+    /// <summary>
+    /// Nodes, DaemonSets and StatefulSets, with the same server-side behaviour as the built-ins (defaulting, status
+    /// subresource, scale): add them with <c>EmbeddedApiServerOptions.AdditionalResources</c>.
+    /// </summary>
+    public static IReadOnlyList<ApiResourceDefinition> Workloads { get; } = [Nodes, DaemonSets, StatefulSets];
 }

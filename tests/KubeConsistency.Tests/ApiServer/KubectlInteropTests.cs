@@ -116,7 +116,7 @@ public sealed class KubectlInteropTests : IDisposable
     [KubectlFact]
     public async Task Get_nodes_daemonsets_and_statefulsets_by_name_and_short_name()
     {
-        await using var server = await TestApi.StartAsync();
+        await using var server = await TestApi.StartAsync(o => o.AdditionalResources = ApiResourceDefinition.Workloads);
         server.Objects.Create(ApiResourceDefinition.Nodes, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "node-a" } });
         var template = new JsonObject
         {
