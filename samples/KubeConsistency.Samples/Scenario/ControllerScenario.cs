@@ -64,9 +64,9 @@ public sealed class ControllerScenario : IAsyncDisposable
     private ISharedIndexInformer<V1Job> _jobInformer = null!;
     private IResourceClient<V1DaemonSet> _dsClient = null!;
     private IResourceClient<V1StatefulSet> _stsClient = null!;
-    private ISharedIndexInformer<V1Node> _nodeInformer = null!;
-    private ISharedIndexInformer<V1DaemonSet> _dsInformer = null!;
-    private ISharedIndexInformer<V1StatefulSet> _stsInformer = null!;
+    private ISharedIndexInformer<V1Node>? _nodeInformer;
+    private ISharedIndexInformer<V1DaemonSet>? _dsInformer;
+    private ISharedIndexInformer<V1StatefulSet>? _stsInformer;
     private long _startedAt;
     private bool _workloadCreated;
     private int _disposed;
@@ -216,9 +216,9 @@ public sealed class ControllerScenario : IAsyncDisposable
     /// <summary>Whether every DaemonSet and StatefulSet looks done in the caches (and their queues are empty).</summary>
     private bool OtherOwnersReadyInCache()
     {
-        var nodes = _nodeInformer.Indexer.Count;
-        var dsReady = _dsInformer.Indexer.List().Count(ds => ds.Status is { } s && s.DesiredNumberScheduled == nodes && s.NumberReady == nodes && s.CurrentNumberScheduled == nodes && s.ObservedGeneration == ds.Metadata?.Generation);
-        var stsReady = _stsInformer.Indexer.List().Count(set => set.Status is { } s && s.Replicas == (set.Spec?.Replicas ?? 1) && s.ReadyReplicas == s.Replicas && s.ObservedGeneration == set.Metadata?.Generation);
+        var nodes = NodeCount;
+        var dsReady = (_dsInformer?.Indexer.List() ?? []).Count(ds => ds.Status is { } s && s.DesiredNumberScheduled == nodes && s.NumberReady == nodes && s.CurrentNumberScheduled == nodes && s.ObservedGeneration == ds.Metadata?.Generation);
+        var stsReady = (_stsInformer?.Indexer.List() ?? []).Count(set => set.Status is { } s && s.Replicas == (set.Spec?.Replicas ?? 1) && s.ReadyReplicas == s.Replicas && s.ObservedGeneration == set.Metadata?.Generation);
         return dsReady == _options.DaemonSets && stsReady == _options.StatefulSets
             && (DaemonSetController?.Controller.Queue.Len ?? 0) == 0 && (StatefulSetController?.Controller.Queue.Len ?? 0) == 0;
     }
@@ -244,7 +244,7 @@ public sealed class ControllerScenario : IAsyncDisposable
             jobsComplete,
             _options.Jobs,
             PodWrites.Creates,
-            ((long)_options.ReplicaSets * _options.Replicas) + ((long)_options.Jobs * _options.Completions) + ((long)_options.DaemonSets * _nodeInformer.Indexer.Count) + ((long)_options.StatefulSets * _options.StatefulSetReplicas),
+            ((long)_options.ReplicaSets * _options.Replicas) + ((long)_options.Jobs * _options.Completions) + ((long)_options.DaemonSets * NodeCount) + ((long)_options.StatefulSets * _options.StatefulSetReplicas),
             Skips.Total,
             ReplicaSetController.Controller.Queue.Len,
             JobController.Controller.Queue.Len);
@@ -351,19 +351,27 @@ public sealed class ControllerScenario : IAsyncDisposable
         _podInformer = _factory.GetOrAdd<V1Pod>(_kubernetes, resource, static o => o with { AtomicFifo = true });
         _rsInformer = _factory.GetOrAdd<V1ReplicaSet>(_kubernetes, resource, static o => o with { AtomicFifo = true });
         _jobInformer = _factory.GetOrAdd<V1Job>(_kubernetes, resource, static o => o with { AtomicFifo = true });
-        _dsInformer = _factory.GetOrAdd<V1DaemonSet>(_kubernetes, resource, static o => o with { AtomicFifo = true });
-        _stsInformer = _factory.GetOrAdd<V1StatefulSet>(_kubernetes, resource, static o => o with { AtomicFifo = true });
-        _nodeInformer = _factory.GetOrAdd<V1Node>(_kubernetes, nodeResource, static o => o with { AtomicFifo = true });
-        if (Server is not null)
+        // Only what the workload uses is watched (a cluster need not serve what the run does not create).
+        if (_options.DaemonSets > 0)
         {
-            CreateNodes();
+            _dsInformer = _factory.GetOrAdd<V1DaemonSet>(_kubernetes, resource, static o => o with { AtomicFifo = true });
+            _nodeInformer = _factory.GetOrAdd<V1Node>(_kubernetes, nodeResource, static o => o with { AtomicFifo = true });
+            if (Server is not null)
+            {
+                CreateNodes();
+            }
+        }
+
+        if (_options.StatefulSets > 0)
+        {
+            _stsInformer = _factory.GetOrAdd<V1StatefulSet>(_kubernetes, resource, static o => o with { AtomicFifo = true });
         }
 
         PodWrites = new CountingPodClient(_podClient);
         ReplicaSetController = new ReplicaSetController(ControllerOptions(_rsInformer));
         JobController = new JobController(ControllerOptions(_jobInformer));
-        DaemonSetController = _options.DaemonSets > 0 ? new DaemonSetController(ControllerOptions(_dsInformer), _nodeInformer) : null;
-        StatefulSetController = _options.StatefulSets > 0 ? new StatefulSetController(ControllerOptions(_stsInformer)) : null;
+        DaemonSetController = _dsInformer is not null ? new DaemonSetController(ControllerOptions(_dsInformer), _nodeInformer!) : null;
+        StatefulSetController = _stsInformer is not null ? new StatefulSetController(ControllerOptions(_stsInformer)) : null;
 
         if (Server is not null)
         {
@@ -384,8 +392,8 @@ public sealed class ControllerScenario : IAsyncDisposable
         _podInformer.AddEventHandler(new ResourceEventHandler<V1Pod> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
         _rsInformer.AddEventHandler(new ResourceEventHandler<V1ReplicaSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
         _jobInformer.AddEventHandler(new ResourceEventHandler<V1Job> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
-        _dsInformer.AddEventHandler(new ResourceEventHandler<V1DaemonSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
-        _stsInformer.AddEventHandler(new ResourceEventHandler<V1StatefulSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+        _dsInformer?.AddEventHandler(new ResourceEventHandler<V1DaemonSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
+        _stsInformer?.AddEventHandler(new ResourceEventHandler<V1StatefulSet> { OnAdd = (_, _) => Signal(), OnUpdate = (_, _) => Signal(), OnDelete = _ => Signal() });
 
         _factory.Start();
         await _factory.WaitForCacheSyncAsync(cancellationToken).ConfigureAwait(false);
@@ -401,6 +409,8 @@ public sealed class ControllerScenario : IAsyncDisposable
             _runs.Add(StatefulSetController.RunAsync(_stop.Token));
         }
     }
+
+    private int NodeCount => _nodeInformer?.Indexer.Count ?? 0;
 
     /// <summary>The embedded server's nodes: what kubelets would register (Ready, labelled with the run).</summary>
     private void CreateNodes()
@@ -616,12 +626,12 @@ public sealed class ControllerScenario : IAsyncDisposable
         };
         if (_options.DaemonSets > 0)
         {
-            versions.Add(Report("daemonsets.apps", _dsInformer.Indexer, await ListAllAsync(_dsClient, cancellationToken).ConfigureAwait(false)));
+            versions.Add(Report("daemonsets.apps", _dsInformer!.Indexer, await ListAllAsync(_dsClient, cancellationToken).ConfigureAwait(false)));
         }
 
         if (_options.StatefulSets > 0)
         {
-            versions.Add(Report("statefulsets.apps", _stsInformer.Indexer, await ListAllAsync(_stsClient, cancellationToken).ConfigureAwait(false)));
+            versions.Add(Report("statefulsets.apps", _stsInformer!.Indexer, await ListAllAsync(_stsClient, cancellationToken).ConfigureAwait(false)));
         }
         if (problem is null && versions.Find(static v => !v.CaughtUp) is { } behind)
         {
@@ -639,7 +649,7 @@ public sealed class ControllerScenario : IAsyncDisposable
             return null;
         }
 
-        var nodes = _nodeInformer.Indexer.ListKeys().ToHashSet(StringComparer.Ordinal);
+        var nodes = (_nodeInformer?.Indexer.ListKeys() ?? []).ToHashSet(StringComparer.Ordinal);
         var daemonSets = await ListAllAsync(_dsClient, cancellationToken).ConfigureAwait(false);
         var sets = await ListAllAsync(_stsClient, cancellationToken).ConfigureAwait(false);
         var dsWrong = daemonSets.Items.Count(ds =>
@@ -692,7 +702,7 @@ public sealed class ControllerScenario : IAsyncDisposable
     private ScenarioSummary Summarize(ServerView view, bool converged, TimeSpan elapsed)
     {
         long rsCreated = 0, jobCreated = 0, rsExcess = 0, jobExcess = 0, dsCreated = 0, dsExcess = 0, stsCreated = 0;
-        var nodes = _nodeInformer.Indexer.Count;
+        var nodes = NodeCount;
         foreach (var (owner, count) in PodWrites.CreatesByOwner)
         {
             if (owner.Contains("-job-", StringComparison.Ordinal))
@@ -770,12 +780,12 @@ public sealed class ControllerScenario : IAsyncDisposable
                 await DeleteQuietlyAsync(_jobClient, job.Metadata.Name, background, timeout.Token).ConfigureAwait(false);
             }
 
-            foreach (var ds in (await ListAllAsync(_dsClient, timeout.Token).ConfigureAwait(false)).Items)
+            foreach (var ds in _dsInformer is null ? [] : (await ListAllAsync(_dsClient, timeout.Token).ConfigureAwait(false)).Items)
             {
                 await DeleteQuietlyAsync(_dsClient, ds.Metadata.Name, background, timeout.Token).ConfigureAwait(false);
             }
 
-            foreach (var set in (await ListAllAsync(_stsClient, timeout.Token).ConfigureAwait(false)).Items)
+            foreach (var set in _stsInformer is null ? [] : (await ListAllAsync(_stsClient, timeout.Token).ConfigureAwait(false)).Items)
             {
                 await DeleteQuietlyAsync(_stsClient, set.Metadata.Name, background, timeout.Token).ConfigureAwait(false);
             }
