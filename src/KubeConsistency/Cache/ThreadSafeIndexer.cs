@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Metrics;
@@ -20,16 +19,15 @@ internal interface IKeyedStore<T>
 /// </summary>
 /// <remarks>
 /// Writers serialise on one write lock that guards the items, the indexes and the RV together (§12); index and list
-/// readers share its read lock. Readers of single items and of the RV take no lock: items live in a <see cref="ConcurrentDictionary{TKey, TValue}"/>
-/// that is swapped whole by <see cref="Replace(IEnumerable{T}, string)"/>, and the RV is published after the
-/// items it describes, so a reader that sees an RV also sees every item applied up to it.
+/// readers share its read lock. Readers of single items and of the RV take no lock: items live in an
+/// <see cref="ItemTable{T}"/> (single writer, lock-free readers, no object per entry) that is swapped whole by
+/// <see cref="Replace(IEnumerable{T}, string)"/>, and the RV is published after the items it describes, so a reader
+/// that sees an RV also sees every item applied up to it.
 /// </remarks>
 [SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "The lock's only disposable state is wait handles it creates under contention, which finalize; a store has no end of life to dispose at.")]
 internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     where T : class
 {
-    private static readonly int s_concurrency = Math.Max(2, Environment.ProcessorCount);
-
     // Writers take the write lock; index and list reads take the read lock, so readers never block one another
     // (upstream: a sync.RWMutex). Single-item and RV reads take no lock at all.
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.SupportsRecursion);
@@ -37,8 +35,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     private readonly bool _trackResourceVersion;
     private readonly InformerMetrics? _metrics;
 
-    private volatile ConcurrentDictionary<string, T> _items = new(s_concurrency, 64, StringComparer.Ordinal);
-    private volatile int _count;
+    private volatile ItemTable<T> _items = new();
     private volatile string _resourceVersion = string.Empty;
 
     // Copy-on-write array of indexes; the index contents are mutated only under the lock.
@@ -59,7 +56,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
 
     public KeyFunc<T> KeyFunction { get; }
 
-    public int Count => _count;
+    public int Count => _items.Count;
 
     public string LastStoreSyncResourceVersion => _trackResourceVersion ? _resourceVersion : string.Empty;
 
@@ -102,13 +99,9 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     {
         using (ReadLocked())
         {
-            var result = new T[_count];
-            var i = 0;
-            foreach (var pair in _items)
-            {
-                result[i++] = pair.Value;
-            }
-
+            var items = _items;
+            var result = new T[items.Count];
+            items.CopyTo([], result);
             return result;
         }
     }
@@ -117,13 +110,9 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     {
         using (ReadLocked())
         {
-            var result = new string[_count];
-            var i = 0;
-            foreach (var pair in _items)
-            {
-                result[i++] = pair.Key;
-            }
-
+            var items = _items;
+            var result = new string[items.Count];
+            items.CopyTo(result, []);
             return result;
         }
     }
@@ -147,10 +136,10 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
         ArgumentNullException.ThrowIfNull(resourceVersion);
 
         // Build the new content outside the lock; an index failure leaves the store untouched.
-        var next = new ConcurrentDictionary<string, T>(s_concurrency, Math.Max(64, items.Count), StringComparer.Ordinal);
+        var next = new ItemTable<T>(items.Count);
         for (var i = 0; i < keys.Length; i++)
         {
-            next[keys[i]] = items[i];
+            next.Set(keys[i], items[i], out _);
         }
 
         var entries = _entries;
@@ -164,7 +153,6 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
             }
 
             _items = next;
-            _count = next.Count;
             _entries = rebuilt;
             SetResourceVersionLocked(resourceVersion);
         }
@@ -244,7 +232,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
             foreach (var (name, func) in indexers)
             {
                 var entry = new IndexEntry(name, func);
-                foreach (var (key, item) in _items)
+                foreach (var (key, item) in _items.Entries())
                 {
                     entry.Add(item, key);
                 }
@@ -368,17 +356,13 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     private void UpsertLocked(string key, T obj)
     {
         var entries = _entries;
-        var existed = _items.TryGetValue(key, out var old);
         if (entries.Length == 0)
         {
-            _items[key] = obj;
-            if (!existed)
-            {
-                _count++;
-            }
-
+            _items.Set(key, obj, out _);
             return;
         }
+
+        var existed = _items.TryGetValue(key, out var old);
 
         // Compute every new index value before mutating anything, so a throwing index function changes nothing.
         if (_singleScratch.Length < entries.Length)
@@ -399,12 +383,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
             }
         }
 
-        _items[key] = obj;
-        if (!existed)
-        {
-            _count++;
-        }
-
+        _items.Set(key, obj, out _);
         for (var i = 0; i < entries.Length; i++)
         {
             var entry = entries[i];
@@ -445,12 +424,11 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
 
     private void RemoveLocked(string key)
     {
-        if (!_items.TryRemove(key, out var old))
+        if (!_items.Remove(key, out var old))
         {
             return;
         }
 
-        _count--;
         foreach (var entry in _entries)
         {
             entry.Remove(old, key);
@@ -496,7 +474,8 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
         var i = 0;
         foreach (var key in keys)
         {
-            result[i++] = _items[key];
+            // Index keys always name stored items (both change together under the write lock).
+            result[i++] = _items.TryGetValue(key, out var item) ? item : throw new InvalidOperationException($"index names missing key {key}");
         }
 
         return result;
@@ -506,7 +485,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
     /// New indexes for a relist. Walks the item and key arrays in list order (cache-friendly), unless the list
     /// held duplicate keys, in which case only the surviving (last) item of each key may be indexed.
     /// </summary>
-    private static IndexEntry[] BuildIndices(IndexEntry[] entries, IReadOnlyList<T> items, string[] keys, ConcurrentDictionary<string, T> next)
+    private static IndexEntry[] BuildIndices(IndexEntry[] entries, IReadOnlyList<T> items, string[] keys, ItemTable<T> next)
     {
         var result = new IndexEntry[entries.Length];
         var duplicates = next.Count != keys.Length;
@@ -515,7 +494,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
             var entry = new IndexEntry(entries[e].Name, entries[e].Func);
             if (duplicates)
             {
-                foreach (var (key, item) in next)
+                foreach (var (key, item) in next.Entries())
                 {
                     entry.Add(item, key);
                 }
