@@ -87,6 +87,7 @@ internal static class ClientMode
         var warmupEvents = args.Int("warmup-events", 0);
         var skipManagedFields = args.Flag("skip-managed-fields");
         var transformName = args.String("transform", "none");
+        var gzip = !args.Flag("no-gzip");
         args.RejectUnknown();
         if (path is not ("list" or "watchlist"))
         {
@@ -95,7 +96,9 @@ internal static class ClientMode
 
         using var self = Process.GetCurrentProcess();
         var startup = DateTime.Now - self.StartTime;
-        using var connection = KubernetesConnection.ForServer(url);
+        var (connection, wire, http) = WireCounter.Connect(url, gzip);
+        using var ownedHttp = http;
+        using var ownedConnection = connection;
         JsonObject? warmup = null;
         if (warmupNamespace is not null)
         {
@@ -106,6 +109,7 @@ internal static class ClientMode
             warmup["objects"] = warmCount;
         }
 
+        var wireAtStart = wire.BytesRead;
         var start = Snapshot.Take();
         var counter = new CountingHandler<T>(watchEvents, warmupEvents);
         TimedListWatch<T>? timed = null;
@@ -122,6 +126,7 @@ internal static class ClientMode
         }
 
         var synced = Snapshot.Take();
+        var wireAtSync = wire.BytesRead;
         self.Refresh();
         var peakAtSync = self.PeakWorkingSet64;
         var workingSetAtSync = self.WorkingSet64;
@@ -136,6 +141,8 @@ internal static class ClientMode
             ["dedupStrings"] = dedupStrings,
             ["skipManagedFields"] = skipManagedFields,
             ["transform"] = transformName,
+            ["gzip"] = gzip,
+            ["wireBytesAtSync"] = wireAtSync - wireAtStart,
             ["namespaceIndex"] = useIndex,
             ["handlers"] = handlers,
             ["expected"] = expected,
@@ -184,6 +191,7 @@ internal static class ClientMode
             }
 
             var w0 = Snapshot.Take();
+            var wire0 = wire.BytesRead;
             if (drain)
             {
                 Console.WriteLine("@ARMED");
@@ -203,6 +211,7 @@ internal static class ClientMode
             watch["eventsPerSecond"] = delivered > 1 ? Math.Round((delivered - 1) / seconds) : 0;
             watch["cpuUsPerEvent"] = delivered > 0 ? Math.Round(watch["cpuMs"]!.GetValue<double>() * 1000 / delivered, 2) : 0;
             watch["allocatedBytesPerEvent"] = delivered > 0 ? watch["allocatedBytes"]!.GetValue<long>() / delivered : 0;
+            watch["wireBytesPerEvent"] = delivered > 0 ? (wire.BytesRead - wire0) / delivered : 0;
             watch["reflector"] = informer.Statistics.ToString();
             self.Refresh();
             watch["peakWorkingSetBytes"] = self.PeakWorkingSet64;

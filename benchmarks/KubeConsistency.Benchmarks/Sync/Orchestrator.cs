@@ -30,6 +30,7 @@ internal static class Orchestrator
         ["dedup"] = [],
         ["skipmf"] = [],
         ["forcache"] = [],
+        ["nogzip"] = [],
         ["datas"] = new() { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "1" },
     };
 
@@ -39,6 +40,7 @@ internal static class Orchestrator
         ["dedup"] = ["--dedup-strings"],
         ["skipmf"] = ["--skip-managed-fields"],
         ["forcache"] = ["--transform", "forcache"],
+        ["nogzip"] = ["--no-gzip"],
     };
 
     private static IEnumerable<string> VariantParts(string variant) => variant.Split('+', StringSplitOptions.RemoveEmptyEntries);
@@ -413,7 +415,7 @@ internal static class Orchestrator
     private static readonly string[] SyncMetrics =
     [
         "sync.wallMs", "sync.cpuMs", "sync.userMs", "sync.sysMs", "peakWorkingSetBytes", "sync.allocatedBytes", "sync.gen0", "sync.gen1", "sync.gen2",
-        "sync.gcPauseMs", "sync.jitMs", "sync.jitMethods", "liveBytesAfterFullGc", "workingSetAfterSettleBytes", "gcHeapSizeAtSyncBytes", "startupMs", "loadBefore",
+        "sync.gcPauseMs", "sync.jitMs", "sync.jitMethods", "liveBytesAfterFullGc", "workingSetAfterSettleBytes", "gcHeapSizeAtSyncBytes", "startupMs", "loadBefore", "wireBytesAtSync",
     ];
 
     private static JsonArray SyncMedians(JsonArray runs)
@@ -479,7 +481,7 @@ internal static class Orchestrator
         foreach (var g in runs.Select(r => r!.AsObject()).GroupBy(r => r["pacing"]!.GetValue<string>() + " " + r["variant"]!.GetValue<string>()))
         {
             var o = new JsonObject { ["variant"] = g.Key, ["runs"] = g.Count(), ["allComplete"] = g.All(r => r["watch"]?["complete"]?.GetValue<bool>() == true) };
-            foreach (var metric in (string[])["watch.updates", "watch.eventsPerSecond", "watch.cpuMs", "watch.cpuUsPerEvent", "watch.allocatedBytesPerEvent", "watch.gen0", "watch.gen1", "watch.gen2", "watch.gcPauseMs", "watch.peakWorkingSetBytes", "generator.eventsPerSecond", "generator.serverCpuSeconds", "loadBefore"])
+            foreach (var metric in (string[])["watch.updates", "watch.eventsPerSecond", "watch.cpuMs", "watch.cpuUsPerEvent", "watch.allocatedBytesPerEvent", "watch.wireBytesPerEvent", "watch.gen0", "watch.gen1", "watch.gen2", "watch.gcPauseMs", "watch.peakWorkingSetBytes", "generator.eventsPerSecond", "generator.serverCpuSeconds", "loadBefore"])
             {
                 var values = g.Select(r => Get(r, metric)).Where(v => v is not null).Select(v => v!.Value).ToList();
                 if (values.Count > 0)
@@ -500,8 +502,8 @@ internal static class Orchestrator
     {
         var sb = new StringBuilder();
         sb.AppendLine();
-        sb.AppendLine("| N | path | model | variant | runs | wall ms (min–max) | client CPU ms (min–max) | peak RSS MiB | allocated MiB | gen0/1/2 | GC pause ms | JIT ms | live MiB after GC | live B/object | peak / settled RSS | CPU / RSS vs KubernetesClient alone | anchor wall / CPU / RSS | target CPU ≤ / RSS ≤ | load |");
-        sb.AppendLine("|---:|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|---:|");
+        sb.AppendLine("| N | path | model | variant | runs | wall ms (min–max) | client CPU ms (min–max) | peak RSS MiB | allocated MiB | gen0/1/2 | GC pause ms | JIT ms | live MiB after GC | live B/object | wire B/object | peak / settled RSS | CPU / RSS vs KubernetesClient alone | anchor wall / CPU / RSS | target CPU ≤ / RSS ≤ | load |");
+        sb.AppendLine("|---:|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|");
         var peers = medians.Select(x => x!.AsObject()).Where(m => m["model"]!.GetValue<string>() == "kclient" && m["variant"]!.GetValue<string>() == "default")
             .ToDictionary(m => m["objects"]!.GetValue<int>());
         foreach (var m in medians.Select(x => x!.AsObject()))
@@ -520,7 +522,7 @@ internal static class Orchestrator
                 $"| {D(m, "sync.cpuMs"):0} ({D(m, "sync.cpuMs.min"):0}–{D(m, "sync.cpuMs.max"):0}) " +
                 $"| {Mib(D(m, "peakWorkingSetBytes")):0} | {Mib(D(m, "sync.allocatedBytes")):0} " +
                 $"| {D(m, "sync.gen0"):0}/{D(m, "sync.gen1"):0}/{D(m, "sync.gen2"):0} | {D(m, "sync.gcPauseMs"):0} | {D(m, "sync.jitMs"):0} " +
-                $"| {Mib(D(m, "liveBytesAfterFullGc")):0} | {perObject:0} | {D(m, "peakWorkingSetBytes") / D(m, "workingSetAfterSettleBytes"):0.00} | {ratio} | {anchorText} | {targetText} | {D(m, "loadBefore"):0.00} |"));
+                $"| {Mib(D(m, "liveBytesAfterFullGc")):0} | {perObject:0} | {D(m, "wireBytesAtSync") / objects:0} | {D(m, "peakWorkingSetBytes") / D(m, "workingSetAfterSettleBytes"):0.00} | {ratio} | {anchorText} | {targetText} | {D(m, "loadBefore"):0.00} |"));
         }
 
         return sb.ToString();
@@ -530,14 +532,14 @@ internal static class Orchestrator
     {
         var sb = new StringBuilder();
         sb.AppendLine();
-        sb.AppendLine("| variant | runs | updates | delivered ev/s (min–max) | generated ev/s | client CPU µs/event | client alloc B/event | gen0/1/2 | GC pause ms | peak RSS MiB | load |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+        sb.AppendLine("| variant | runs | updates | delivered ev/s (min–max) | generated ev/s | client CPU µs/event | client alloc B/event | wire B/event | gen0/1/2 | GC pause ms | peak RSS MiB | load |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
         foreach (var m in medians.Select(x => x!.AsObject()))
         {
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {m["variant"]} | {m["runs"]}{(m["allComplete"]!.GetValue<bool>() ? "" : " (INCOMPLETE)")} | {D(m, "watch.updates"):0} " +
                 $"| {D(m, "watch.eventsPerSecond"):0} ({D(m, "watch.eventsPerSecond.min"):0}–{D(m, "watch.eventsPerSecond.max"):0}) | {D(m, "generator.eventsPerSecond"):0} " +
-                $"| {D(m, "watch.cpuUsPerEvent"):0.0} | {D(m, "watch.allocatedBytesPerEvent"):0} | {D(m, "watch.gen0"):0}/{D(m, "watch.gen1"):0}/{D(m, "watch.gen2"):0} " +
+                $"| {D(m, "watch.cpuUsPerEvent"):0.0} | {D(m, "watch.allocatedBytesPerEvent"):0} | {D(m, "watch.wireBytesPerEvent"):0} | {D(m, "watch.gen0"):0}/{D(m, "watch.gen1"):0}/{D(m, "watch.gen2"):0} " +
                 $"| {D(m, "watch.gcPauseMs"):0} | {Mib(D(m, "watch.peakWorkingSetBytes")):0} | {D(m, "loadBefore"):0.00} |"));
         }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Metrics;
 
@@ -501,10 +502,7 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
             }
             else
             {
-                for (var i = 0; i < keys.Length; i++)
-                {
-                    entry.Add(items[i], keys[i]);
-                }
+                entry.AddAll(items, keys);
             }
 
             result[e] = entry;
@@ -534,6 +532,47 @@ internal sealed class ThreadSafeIndexer<T> : IIndexer<T>, IKeyedStore<T>
             else
             {
                 AddValues(Func(obj), key);
+            }
+        }
+
+        /// <summary>
+        /// Loads distinct keys in bulk (a relist). A single-value index counts each value's keys first and sizes every
+        /// key set once, instead of growing it by doubling: the largest sets are the namespaces of a 100,000-object list.
+        /// </summary>
+        public void AddAll(IReadOnlyList<T> items, string[] keys)
+        {
+            if (Single is not { } single)
+            {
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    AddValues(Func(items[i]), keys[i]);
+                }
+
+                return;
+            }
+
+            var values = new string?[keys.Length];
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < values.Length; i++)
+            {
+                if ((values[i] = single(items[i])) is { } value)
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(counts, value, out _)++;
+                }
+            }
+
+            Index.EnsureCapacity(counts.Count);
+            foreach (var (value, count) in counts)
+            {
+                Index[value] = new HashSet<string>(count, StringComparer.Ordinal);
+            }
+
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (values[i] is { } value)
+                {
+                    Index[value].Add(keys[i]);
+                }
             }
         }
 

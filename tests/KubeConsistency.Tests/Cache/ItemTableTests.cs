@@ -163,6 +163,41 @@ public sealed class ItemTableTests
         Assert.Equal(100_000, table.Count);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2_048)]
+    [InlineData(10_000)]
+    public void ManyPages_SurviveGrowthDeletesAndCompaction(int capacity)
+    {
+        // Entries live in pages of 2,048: every operation must address the right page, across growth and compaction.
+        var table = new ItemTable<Item>(capacity);
+        var model = new Dictionary<string, Item>(StringComparer.Ordinal);
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 9_000; i++)
+            {
+                var key = $"ns-{i % 7}/pod-{i}";
+                var item = new Item(key, round);
+                Assert.Equal(!model.ContainsKey(key), table.Set(key, item, out _));
+                model[key] = item;
+            }
+
+            for (var i = round; i < 9_000; i += 3)
+            {
+                var key = $"ns-{i % 7}/pod-{i}";
+                Assert.Equal(model.Remove(key), table.Remove(key, out _));
+            }
+        }
+
+        Assert.Equal(model.Count, table.Count);
+        Assert.All(model, pair => Assert.True(table.TryGetValue(pair.Key, out var found) && ReferenceEquals(found, pair.Value)));
+        var keys = new string[table.Count];
+        var values = new Item[table.Count];
+        table.CopyTo(keys, values);
+        Assert.Equal(model.Keys.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
+        Assert.All(keys.Zip(values), pair => Assert.Same(model[pair.First], pair.Second));
+    }
+
     /// <summary>
     /// Four-character keys with one non-randomised hash: a key is two 32-bit lanes, each mixed once with a known
     /// constant, so for any first lane the second lane that lands on a chosen hash can be solved for.
