@@ -83,6 +83,8 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
             RecordManagedFields = options.RecordManagedFields,
             EnforceNamespaceLifecycle = options.EnforceNamespaceLifecycle,
             DeleteStatusResourceVersion = options.DeleteStatusResourceVersion,
+            ResponseCompression = options.ResponseCompression,
+            WatchListCompression = options.WatchListCompression,
             MaxRequestBodySize = options.MaxRequestBodySize,
             LoggerFactory = options.LoggerFactory,
             AdditionalResources = options.AdditionalResources.ToList(),
