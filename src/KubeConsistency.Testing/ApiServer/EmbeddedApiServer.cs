@@ -112,6 +112,9 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
     /// <summary>Server-side object access without HTTP.</summary>
     public ApiObjectStore Objects { get; }
 
+    /// <summary>How many responses went out gzipped (tests: a client really read compressed bodies).</summary>
+    internal long GzippedResponses => _handler.Compression.Gzipped;
+
     /// <summary>The store behind <see cref="Objects"/>, for the scenario runner's straight-to-informer feeds.</summary>
     internal ApiStore Store => _store;
 

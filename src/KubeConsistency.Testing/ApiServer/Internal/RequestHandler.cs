@@ -40,7 +40,7 @@ internal sealed class RequestHandler
         var path = request.Path.Value ?? "/";
         response.Headers["Audit-Id"] = Guid.NewGuid().ToString();
         response.Headers.CacheControl = "no-cache, private";
-        ResponseCompression.Negotiate(context, _options.ResponseCompression);
+        ResponseCompression.Negotiate(context, _options.ResponseCompression, Compression);
         if (Stopping.IsCancellationRequested)
         {
             // Shutting down: this connection is not to be kept alive.
@@ -1223,6 +1223,9 @@ internal sealed class RequestHandler
     }
 
     internal ApiStore Store => _store;
+
+    /// <summary>Counts gzipped responses.</summary>
+    internal CompressionStats Compression { get; } = new();
 
     internal ApiServerFaults Faults => _faults;
 

@@ -43,20 +43,21 @@ internal static class ResponseCompression
     }
 
     /// <summary>Marks the request as one whose large non-watch bodies may be gzipped (option on, client accepts gzip).</summary>
-    public static void Negotiate(HttpContext context, bool enabled)
+    public static void Negotiate(HttpContext context, bool enabled, CompressionStats stats)
     {
         if (enabled && AcceptsGzip(context.Request))
         {
-            context.Features.Set(GzipNegotiated.Instance);
+            context.Features.Set(stats);
         }
     }
 
     /// <summary>Whether <see cref="Negotiate"/> allowed gzip for this request.</summary>
-    public static bool Negotiated(HttpContext context) => context.Features.Get<GzipNegotiated>() is not null;
+    public static bool Negotiated(HttpContext context) => context.Features.Get<CompressionStats>() is not null;
 
-    /// <summary>The headers of a gzipped response, set before it starts.</summary>
-    public static void MarkGzip(HttpResponse response)
+    /// <summary>The headers of a gzipped response, set before it starts; counts it.</summary>
+    public static void MarkGzip(HttpResponse response, CompressionStats? stats)
     {
+        (stats ?? response.HttpContext.Features.Get<CompressionStats>())?.Count();
         response.Headers.ContentEncoding = "gzip";
 
         // Appended, not set: aggregated discovery already varies on Accept (kube-apiserver: header.Add).
@@ -79,7 +80,7 @@ internal static class ResponseCompression
         var length = body.Length + (appendNewline ? 1 : 0);
         if (compressible && length > ThresholdBytes && Negotiated(context))
         {
-            MarkGzip(response);
+            MarkGzip(response, null);
             var gzip = Create(response.Body);
             await using (gzip.ConfigureAwait(false))
             {
@@ -101,11 +102,16 @@ internal static class ResponseCompression
         }
     }
 
-    /// <summary>Feature marker: gzip negotiated for the request.</summary>
-    private sealed class GzipNegotiated
-    {
-        public static readonly GzipNegotiated Instance = new();
-    }
+}
+
+/// <summary>The server's count of gzipped responses (tests check that a client really got compressed bodies); also the request feature that says gzip was negotiated.</summary>
+internal sealed class CompressionStats
+{
+    private long _gzipped;
+
+    public long Gzipped => Interlocked.Read(ref _gzipped);
+
+    public void Count() => Interlocked.Increment(ref _gzipped);
 }
 
 /// <summary>
@@ -199,7 +205,7 @@ internal sealed class DeferredListBody : IBufferWriter<byte>
     private async Task CommitGzipAsync(ArrayBufferWriter<byte> pending, CancellationToken ct)
     {
         _pending = null;
-        ResponseCompression.MarkGzip(_response);
+        ResponseCompression.MarkGzip(_response, null);
         await _response.StartAsync(ct).ConfigureAwait(false);
         _gzip = ResponseCompression.Create(_response.Body);
         _pipe = PipeWriter.Create(_gzip, new StreamPipeWriterOptions(leaveOpen: true));

@@ -144,7 +144,7 @@ internal sealed class WatchStream
             && ResponseCompression.AcceptsGzip(_context.Request);
         if (gzip)
         {
-            ResponseCompression.MarkGzip(response);
+            ResponseCompression.MarkGzip(response, _handler.Compression);
         }
 
         await response.StartAsync(ct).ConfigureAwait(false);
