@@ -83,6 +83,8 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
             RecordManagedFields = options.RecordManagedFields,
             EnforceNamespaceLifecycle = options.EnforceNamespaceLifecycle,
             DeleteStatusResourceVersion = options.DeleteStatusResourceVersion,
+            ResponseCompression = options.ResponseCompression,
+            WatchListCompression = options.WatchListCompression,
             MaxRequestBodySize = options.MaxRequestBodySize,
             LoggerFactory = options.LoggerFactory,
             AdditionalResources = options.AdditionalResources.ToList(),
@@ -109,6 +111,9 @@ public sealed class EmbeddedApiServer : IAsyncDisposable
 
     /// <summary>Server-side object access without HTTP.</summary>
     public ApiObjectStore Objects { get; }
+
+    /// <summary>How many responses went out gzipped (tests: a client really read compressed bodies).</summary>
+    internal long GzippedResponses => _handler.Compression.Gzipped;
 
     /// <summary>The store behind <see cref="Objects"/>, for the scenario runner's straight-to-informer feeds.</summary>
     internal ApiStore Store => _store;

@@ -50,6 +50,23 @@ public sealed class EmbeddedApiServerOptions
     /// </summary>
     public bool DeleteStatusResourceVersion { get; set; }
 
+    /// <summary>
+    /// Whether responses are gzipped for clients that send <c>Accept-Encoding: gzip</c>, as with kube-apiserver's
+    /// <c>APIResponseCompression</c> feature (on by default). Like kube-apiserver, only bodies larger than 128 KiB are
+    /// compressed (big LISTs, mostly), at gzip level 1, with <c>Content-Encoding: gzip</c> and <c>Vary: Accept-Encoding</c>;
+    /// watches are never compressed unless <see cref="WatchListCompression"/> says so. Default <see langword="true"/>.
+    /// </summary>
+    public bool ResponseCompression { get; set; } = true;
+
+    /// <summary>
+    /// Whether a watch-list stream (a watch with <c>sendInitialEvents=true</c> and <c>allowWatchBookmarks=true</c>) is
+    /// gzipped for clients that send <c>Accept-Encoding: gzip</c>, as kube-apiserver does from v1.37 (its
+    /// <c>WatchListCompression</c> feature): the whole stream, whatever its size, one gzip member per flushed batch of
+    /// events. Plain watches are never compressed. Default <see langword="false"/>: the v1.36 behaviour, no compressed
+    /// watches. Independent of <see cref="ResponseCompression"/>, as the two feature gates are.
+    /// </summary>
+    public bool WatchListCompression { get; set; }
+
     /// <summary>Largest accepted request body in bytes. Default 3 MiB (kube-apiserver's object size limit is about 3 MB).</summary>
     public int MaxRequestBodySize { get; set; } = 3 * 1024 * 1024;
 

@@ -171,6 +171,29 @@ public sealed class KubectlInteropTests : IDisposable
     }
 
     [KubectlFact]
+    public async Task Get_a_big_list_reads_gzipped_pages_and_tables()
+    {
+        // kubectl (Go's transport) sends Accept-Encoding: gzip; 500-pod pages (its --chunk-size) are well over 128 KiB.
+        await using var server = await TestApi.StartAsync();
+        for (var i = 0; i < 1100; i++)
+        {
+            server.Objects.Create(ApiResourceDefinition.Pods, TestApi.Pod($"pod-{i:D4}", "default", new() { ["app"] = "demo" }));
+        }
+
+        var (exit, stdout, stderr) = await KubectlAsync(server, "get", "pods", "-o", "json");
+        Assert.True(exit == 0, stderr);
+        var names = TestApi.Parse(stdout)["items"]!.AsArray().Select(p => p!["metadata"]!["name"]!.GetValue<string>()).ToList();
+        Assert.Equal(Enumerable.Range(0, 1100).Select(i => $"pod-{i:D4}"), names);
+        var afterJson = server.GzippedResponses;
+        Assert.True(afterJson >= 2, $"gzipped responses: {afterJson}"); // at least the two full pages
+
+        (exit, stdout, stderr) = await KubectlAsync(server, "get", "pods", "--chunk-size=0");
+        Assert.True(exit == 0, stderr);
+        Assert.Equal(1101, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // header and a row per pod
+        Assert.True(server.GzippedResponses > afterJson, "the Table must have been gzipped");
+    }
+
+    [KubectlFact]
     public async Task Create_and_delete_a_pod_from_a_file()
     {
         await using var server = await TestApi.StartAsync();

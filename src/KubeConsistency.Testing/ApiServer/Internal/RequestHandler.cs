@@ -40,6 +40,7 @@ internal sealed class RequestHandler
         var path = request.Path.Value ?? "/";
         response.Headers["Audit-Id"] = Guid.NewGuid().ToString();
         response.Headers.CacheControl = "no-cache, private";
+        ResponseCompression.Negotiate(context, _options.ResponseCompression, Compression);
         if (Stopping.IsCancellationRequested)
         {
             // Shutting down: this connection is not to be kept alive.
@@ -659,8 +660,7 @@ internal sealed class RequestHandler
         var response = context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
-        await response.StartAsync(ct).ConfigureAwait(false);
-        var writer = response.BodyWriter;
+        var writer = await DeferredListBody.StartAsync(context, ct).ConfigureAwait(false);
         writer.Write(head.Span);
         var unflushed = head.Length;
         for (var i = 0; i < selected.Count; i++)
@@ -688,7 +688,7 @@ internal sealed class RequestHandler
         }
 
         writer.Write("]}\n"u8);
-        await writer.FlushAsync(ct).ConfigureAwait(false);
+        await writer.CompleteAsync(ct).ConfigureAwait(false);
     }
 
     private static void WriteList(IBufferWriter<byte> buffer, ReadOnlySpan<byte> head, List<StoredObject> items, bool metadataOnly = false)
@@ -1173,24 +1173,20 @@ internal sealed class RequestHandler
 
     // ------------------------------------------------------------------ output
 
-    internal static async Task WriteBytesAsync(HttpContext context, int status, byte[] body, string contentType, bool appendNewline)
+    /// <summary>Writes a whole body; <paramref name="compressible"/> for API objects (kube-apiserver's SerializeObject), not for /version, /healthz or the path index (WriteRawJSON, never gzipped).</summary>
+    internal static Task WriteBytesAsync(HttpContext context, int status, byte[] body, string contentType, bool appendNewline, bool compressible = false)
     {
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = contentType;
-        response.ContentLength = body.Length + (appendNewline ? 1 : 0);
-        await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
-        if (appendNewline)
-        {
-            await response.Body.WriteAsync("\n"u8.ToArray(), context.RequestAborted).ConfigureAwait(false);
-        }
+        return ResponseCompression.WriteBodyAsync(context, body, appendNewline, compressible);
     }
 
     /// <summary>JSON with kube-apiserver's framing: compact plus "\n", or indented without a newline for curl-like agents and <c>?pretty</c>.</summary>
     internal static Task WriteJsonAsync(HttpContext context, int status, byte[] compact, bool pretty)
         => pretty
-            ? WriteBytesAsync(context, status, GoJson.Indent(compact), "application/json", appendNewline: false)
-            : WriteBytesAsync(context, status, compact, "application/json", appendNewline: true);
+            ? WriteBytesAsync(context, status, GoJson.Indent(compact), "application/json", appendNewline: false, compressible: true)
+            : WriteBytesAsync(context, status, compact, "application/json", appendNewline: true, compressible: true);
 
     private static async Task WriteAggregatedAsync(HttpContext context, byte[] body, string version, bool pretty)
     {
@@ -1206,7 +1202,7 @@ internal sealed class RequestHandler
         }
 
         var bytes = pretty ? GoJson.Indent(body) : body;
-        await WriteBytesAsync(context, 200, bytes, $"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList", appendNewline: !pretty).ConfigureAwait(false);
+        await WriteBytesAsync(context, 200, bytes, $"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList", appendNewline: !pretty, compressible: true).ConfigureAwait(false);
     }
 
     internal static async Task WriteStatusAsync(HttpContext context, ApiServerStatusException e, bool pretty)
@@ -1219,7 +1215,7 @@ internal sealed class RequestHandler
         var compact = GoJson.Serialize(e.StatusNode);
         if (e.Indented)
         {
-            await WriteBytesAsync(context, e.StatusCode, GoJson.Indent(compact), "application/json", appendNewline: false).ConfigureAwait(false);
+            await WriteBytesAsync(context, e.StatusCode, GoJson.Indent(compact), "application/json", appendNewline: false, compressible: true).ConfigureAwait(false);
             return;
         }
 
@@ -1227,6 +1223,9 @@ internal sealed class RequestHandler
     }
 
     internal ApiStore Store => _store;
+
+    /// <summary>Counts gzipped responses.</summary>
+    internal CompressionStats Compression { get; } = new();
 
     internal ApiServerFaults Faults => _faults;
 

@@ -27,7 +27,8 @@ internal sealed class WatchStream
     private readonly long? _timeoutSeconds;
     private readonly Watcher _watcher;
     private readonly TimeProvider _time;
-    private PipeWriter _writer = null!;
+    private IBufferWriter<byte> _writer = null!;
+    private PerFlushGzipBody? _gzip;
     private ITimer? _timer;
     private DateTimeOffset? _deadline;
     private DateTimeOffset? _preTimeoutBookmark;
@@ -92,8 +93,10 @@ internal sealed class WatchStream
             // Once the request is valid, watch errors are HTTP 200 with a single ERROR event
             // (wire: pods-watch-410-after-restart.ndjson), like the watch cache's error watcher.
             await StartAsync(ct).ConfigureAwait(false);
-            _writer.Write(StoredEvent.BuildLine(WatchEventType.Error, GoJson.Serialize(e.StatusNode)));
-            await _writer.FlushAsync(ct).ConfigureAwait(false);
+            var line = StoredEvent.BuildLine(WatchEventType.Error, GoJson.Serialize(e.StatusNode));
+            _writer.Write(line);
+            _unflushed += line.Length;
+            await FlushAsync(ct).ConfigureAwait(false);
             return;
         }
 
@@ -133,9 +136,28 @@ internal sealed class WatchStream
         var response = _context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
+
+        // kube-apiserver v1.37 (handlers/watch.go BeginStream): only a watch-list request — sendInitialEvents=true with
+        // bookmarks, its isListWatchRequest — is gzipped, whatever its size, when WatchListCompression is on and the
+        // client accepts gzip; APIResponseCompression plays no part, and plain watches never are.
+        var gzip = _handler.Options.WatchListCompression && _sendInitialEvents == true && _allowBookmarks
+            && ResponseCompression.AcceptsGzip(_context.Request);
+        if (gzip)
+        {
+            ResponseCompression.MarkGzip(response, _handler.Compression);
+        }
+
         await response.StartAsync(ct).ConfigureAwait(false);
-        _writer = response.BodyWriter;
-        await _writer.FlushAsync(ct).ConfigureAwait(false);
+        await response.BodyWriter.FlushAsync(ct).ConfigureAwait(false);
+        if (gzip)
+        {
+            _gzip = new PerFlushGzipBody(response.Body);
+            _writer = _gzip;
+        }
+        else
+        {
+            _writer = response.BodyWriter;
+        }
     }
 
     private void SetupTimer()
@@ -424,7 +446,15 @@ internal sealed class WatchStream
         if (_unflushed > 0)
         {
             _unflushed = 0;
-            await _writer.FlushAsync(ct).ConfigureAwait(false);
+            if (_gzip is { } gzip)
+            {
+                // One gzip member per flushed batch, so the client can decode every event sent so far.
+                await gzip.FlushAsync(ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await _context.Response.BodyWriter.FlushAsync(ct).ConfigureAwait(false);
+            }
         }
     }
 
