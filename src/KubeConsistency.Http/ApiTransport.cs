@@ -78,14 +78,24 @@ internal sealed class ApiTransport : IDisposable
     /// <param name="body">The request body, or empty.</param>
     /// <param name="contentType">The body's content type; <see langword="null"/> sends no body.</param>
     /// <param name="cancellationToken">Cancels sending and every retry wait.</param>
-    public async ValueTask<HttpResponseMessage> SendAsync(HttpMethod method, string pathAndQuery, ReadOnlyMemory<byte> body, string? contentType, CancellationToken cancellationToken)
+    /// <param name="accept">The <c>Accept</c> header sent verbatim; <see langword="null"/> sends <c>application/json</c>.</param>
+    public async ValueTask<HttpResponseMessage> SendAsync(HttpMethod method, string pathAndQuery, ReadOnlyMemory<byte> body, string? contentType, CancellationToken cancellationToken, string? accept = null)
     {
         var isRead = method == HttpMethod.Get;
         var uri = new Uri(_base + pathAndQuery, UriKind.Absolute);
         for (var attempt = 0; ; attempt++)
         {
             using var request = new HttpRequestMessage(method, uri) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
-            request.Headers.Accept.Add(s_json);
+            if (accept is null)
+            {
+                request.Headers.Accept.Add(s_json);
+            }
+            else
+            {
+                // Verbatim: the parsed header collection would re-render the parameters (client-go sends this exact string).
+                request.Headers.TryAddWithoutValidation("Accept", accept);
+            }
+
             request.Headers.TryAddWithoutValidation("User-Agent", _userAgent);
             if (contentType is not null)
             {

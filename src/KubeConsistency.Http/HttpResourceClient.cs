@@ -45,6 +45,10 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     private readonly ObjectMetadataAccessor<T> _accessor;
     private readonly string? _writeQuery;
 
+    // Null unless MetadataOnly; then sent verbatim on reads of the collection and of one object.
+    private readonly string? _listAccept;
+    private readonly string? _objectAccept;
+
     public HttpResourceClient(ApiTransport transport, ResourceClientOptions<T> options, string? connectionNamespace)
     {
         var gvr = options.Resource;
@@ -61,7 +65,19 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
             : "/apis/" + Escape(gvr.Group) + "/" + Escape(gvr.Version);
         _resourceSegment = "/" + Escape(gvr.Resource);
         _typeInfo = ResolveTypeInfo(options);
-        _decoder = new WatchEventDecoder<T>(_typeInfo, options.Kind);
+        if (options.MetadataOnly)
+        {
+            _listAccept = MetadataOnlyMediaTypes.ListAccept;
+            _objectAccept = MetadataOnlyMediaTypes.ObjectAccept;
+
+            // PartialObjectMetadata normally; the full kind from a server that ignores as= (still no Table).
+            _decoder = new WatchEventDecoder<T>(_typeInfo, string.IsNullOrEmpty(options.Kind) ? null : MetadataOnlyMediaTypes.Kind, options.Kind);
+        }
+        else
+        {
+            _decoder = new WatchEventDecoder<T>(_typeInfo, options.Kind);
+        }
+
         _listDecoder = new ListDecoder<T>(_typeInfo);
         _accessor = options.Accessor ?? ObjectMetadataAccessor<T>.Default;
         _writeQuery = string.IsNullOrEmpty(options.FieldManager) ? null : "?fieldManager=" + Escape(options.FieldManager);
@@ -81,7 +97,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     {
         ArgumentNullException.ThrowIfNull(options);
         var path = ListPath(options);
-        var response = await _transport.SendAsync(HttpMethod.Get, path, default, null, cancellationToken).ConfigureAwait(false);
+        var response = await _transport.SendAsync(HttpMethod.Get, path, default, null, cancellationToken, _listAccept).ConfigureAwait(false);
         using (response)
         using (cancellationToken.Register(static r => ((HttpResponseMessage)r!).Dispose(), response))
         {
@@ -103,7 +119,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     {
         ArgumentNullException.ThrowIfNull(options);
         var path = WatchPath(options);
-        var response = await _transport.SendAsync(HttpMethod.Get, path, default, null, cancellationToken).ConfigureAwait(false);
+        var response = await _transport.SendAsync(HttpMethod.Get, path, default, null, cancellationToken, _objectAccept).ConfigureAwait(false);
 
         // Disposing the response aborts a read that is waiting for a silent server.
         var registration = cancellationToken.Register(static r => ((HttpResponseMessage)r!).Dispose(), response);
@@ -135,13 +151,14 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     public async ValueTask<T> GetAsync(string? @namespace, string name, CancellationToken cancellationToken = default)
     {
         var path = ItemPath(ResolveNamespace(@namespace), name, null, null);
-        var response = await _transport.SendAsync(HttpMethod.Get, path, default, null, cancellationToken).ConfigureAwait(false);
+        var response = await _transport.SendAsync(HttpMethod.Get, path, default, null, cancellationToken, _objectAccept).ConfigureAwait(false);
         return await ReadObjectAsync(response, path, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<T> CreateAsync(T obj, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(obj);
+        RejectMetadataOnlyWrite("create");
         var path = CollectionPath(ObjectNamespace(obj)) + _writeQuery;
         var body = JsonSerializer.SerializeToUtf8Bytes(obj, _typeInfo);
         var response = await _transport.SendAsync(HttpMethod.Post, path, body, JsonContentType, cancellationToken).ConfigureAwait(false);
@@ -155,7 +172,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     public async ValueTask<T> PatchAsync(string? @namespace, string name, ReadOnlyMemory<byte> mergePatchJson, bool status = false, CancellationToken cancellationToken = default)
     {
         var path = ItemPath(ResolveNamespace(@namespace), name, status ? "status" : null, _writeQuery);
-        var response = await _transport.SendAsync(HttpMethod.Patch, path, mergePatchJson, MergePatchContentType, cancellationToken).ConfigureAwait(false);
+        var response = await _transport.SendAsync(HttpMethod.Patch, path, mergePatchJson, MergePatchContentType, cancellationToken, _objectAccept).ConfigureAwait(false);
         return await ReadObjectAsync(response, path, cancellationToken).ConfigureAwait(false);
     }
 
@@ -166,7 +183,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     {
         var path = ItemPath(ResolveNamespace(@namespace), name, null, null);
         var body = options is null ? default : SerializeDeleteOptions(options);
-        var response = await _transport.SendAsync(HttpMethod.Delete, path, body, options is null ? null : JsonContentType, cancellationToken).ConfigureAwait(false);
+        var response = await _transport.SendAsync(HttpMethod.Delete, path, body, options is null ? null : JsonContentType, cancellationToken, _objectAccept).ConfigureAwait(false);
         using (response)
         {
             EnsureJson(response);
@@ -360,6 +377,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     private async ValueTask<T> PutAsync(T obj, string? subresource, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(obj);
+        RejectMetadataOnlyWrite(subresource is null ? "update" : "update of " + subresource);
         var name = _accessor.GetName(obj);
         if (string.IsNullOrEmpty(name))
         {
@@ -410,6 +428,19 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
         }
 
         return obj ?? throw new KubernetesDecodeException($"{path}: the response deserialized to null as {typeof(T).Name}");
+    }
+
+    /// <summary>
+    /// client-go's metadata.ResourceInterface has no Create or Update: a body built from metadata alone would drop the
+    /// object's spec and status (a PUT replaces them), so such writes are refused before anything is sent.
+    /// </summary>
+    private void RejectMetadataOnlyWrite(string verb)
+    {
+        if (_options.MetadataOnly)
+        {
+            throw new NotSupportedException(
+                $"A metadata-only client of {_options.Resource.GroupResource} cannot {verb}: it holds no spec or status to send. Use PatchAsync (e.g. a merge patch of metadata.labels) or DeleteAsync, or a full-object client.");
+        }
     }
 
     private string CollectionPath(string? @namespace) =>

@@ -46,4 +46,30 @@ public sealed class ResourceClientOptions<T>
 
     /// <summary>Reads namespace and name from objects for writes; <see langword="null"/> uses <see cref="ObjectMetadataAccessor{T}.Default"/>.</summary>
     public ObjectMetadataAccessor<T>? Accessor { get; init; }
+
+    /// <summary>
+    /// Ask for object metadata only, like client-go's metadata client (<c>k8s.io/client-go/metadata</c>): lists send
+    /// <c>application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json</c>, and get, watch, patch
+    /// and delete <c>application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json</c> (client-go's
+    /// headers without their protobuf range), so the server answers with <c>PartialObjectMetadata</c>: <c>kind</c>,
+    /// <c>apiVersion</c> and <c>metadata</c>, no spec or status. <typeparamref name="T"/> should then be a metadata model (its other members stay unset). A server that
+    /// ignores <c>as=</c> answers with whole objects, which are decoded into <typeparamref name="T"/> as well, keeping
+    /// only what it declares (client-go falls back the same way). As in client-go's <c>metadata.Interface</c>, only
+    /// reads, patch and delete are offered: create, update and status update throw <see cref="NotSupportedException"/>.
+    /// Default <see langword="false"/>.
+    /// </summary>
+    public bool MetadataOnly { get; init; }
+}
+
+/// <summary>The media types of <see cref="ResourceClientOptions{T}.MetadataOnly"/> requests.</summary>
+internal static class MetadataOnlyMediaTypes
+{
+    /// <summary>client-go's metadata client List Accept (<c>metadata.go</c>) without its protobuf range: only JSON is decoded here.</summary>
+    public const string ListAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
+    /// <summary>client-go's metadata client Get/Watch/Patch Accept without its protobuf range.</summary>
+    public const string ObjectAccept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+
+    /// <summary>The kind of metadata-only objects.</summary>
+    public const string Kind = "PartialObjectMetadata";
 }

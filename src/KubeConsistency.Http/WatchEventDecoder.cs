@@ -18,15 +18,20 @@ internal sealed class WatchEventDecoder<T>
 
     private readonly JsonTypeInfo<T> _typeInfo;
     private readonly byte[]? _expectedKind;
+    private readonly byte[]? _alternateKind;
     private readonly string? _expectedKindName;
 
-    public WatchEventDecoder(JsonTypeInfo<T> typeInfo, string? expectedKind)
+    /// <param name="typeInfo">The object contract.</param>
+    /// <param name="expectedKind">The kind objects must have; <see langword="null"/> accepts any.</param>
+    /// <param name="alternateKind">A second accepted kind (a metadata-only watch also takes the full kind from a server that ignores <c>as=</c>).</param>
+    public WatchEventDecoder(JsonTypeInfo<T> typeInfo, string? expectedKind, string? alternateKind = null)
     {
         _typeInfo = typeInfo;
         if (!string.IsNullOrEmpty(expectedKind))
         {
-            _expectedKindName = expectedKind;
+            _expectedKindName = string.IsNullOrEmpty(alternateKind) ? expectedKind : expectedKind + "\" or \"" + alternateKind;
             _expectedKind = Encoding.UTF8.GetBytes(expectedKind);
+            _alternateKind = string.IsNullOrEmpty(alternateKind) ? null : Encoding.UTF8.GetBytes(alternateKind);
         }
     }
 
@@ -213,7 +218,8 @@ internal sealed class WatchEventDecoder<T>
             if (reader.ValueTextEquals("kind"u8))
             {
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.String && _expectedKind is not null && !reader.ValueTextEquals(_expectedKind))
+                if (reader.TokenType == JsonTokenType.String && _expectedKind is not null && !reader.ValueTextEquals(_expectedKind)
+                    && (_alternateKind is null || !reader.ValueTextEquals(_alternateKind)))
                 {
                     info.ActualKind = reader.GetString();
                 }

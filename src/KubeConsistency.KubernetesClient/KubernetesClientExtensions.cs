@@ -84,4 +84,88 @@ public static class KubernetesClientExtensions
             return configure?.Invoke(options) ?? options;
         });
     }
+
+    /// <summary>
+    /// A metadata-only resource client for any resource, like client-go's metadata client
+    /// (<c>metadata.NewForConfig(…).Resource(gvr)</c>): list, watch and get return <see cref="PartialObjectMetadata"/>
+    /// (the server is asked for <c>as=PartialObjectMetadata[List]</c>), merge patch and delete are sent as usual and
+    /// answered with metadata, and create, update and status update throw <see cref="NotSupportedException"/>, as
+    /// client-go's <c>metadata.ResourceInterface</c> has none.
+    /// </summary>
+    /// <param name="client">A <see cref="Kubernetes"/> client.</param>
+    /// <param name="resource">The resource, e.g. <see cref="GroupVersionResource.Pods"/>.</param>
+    /// <param name="options">Namespace, selectors, field manager and decoding (<see cref="KubernetesResourceOptions.SkipManagedFields"/>,
+    /// <see cref="KubernetesResourceOptions.DeduplicateStrings"/>); <see cref="KubernetesResourceOptions.Kind"/>, when set, is the
+    /// resource's kind, accepted besides <c>PartialObjectMetadata</c> from a server that ignores <c>as=</c>.</param>
+    /// <exception cref="ArgumentException"><paramref name="options"/> names a different resource.</exception>
+    public static IResourceClient<PartialObjectMetadata> MetadataResource(this IKubernetes client, GroupVersionResource resource, KubernetesResourceOptions? options = null)
+    {
+        if (options?.Resource is { } named && named != resource)
+        {
+            throw new ArgumentException($"The options name {named}, the call {resource}; give the resource once.", nameof(options));
+        }
+
+        var connection = KubernetesClientConnections.For(client);
+        return connection.Resource(new ResourceClientOptions<PartialObjectMetadata>
+        {
+            Resource = resource,
+            Kind = options?.Kind,
+            Namespaced = options?.Namespaced ?? !KubernetesModel.ClusterScoped.Contains(resource.GroupResource),
+            Namespace = options?.Namespace,
+            LabelSelector = options?.LabelSelector,
+            FieldSelector = options?.FieldSelector,
+            FieldManager = options?.FieldManager,
+            SerializerOptions = KubernetesDecoding.For(options),
+            Accessor = KubernetesObjectAccessor<PartialObjectMetadata>.Instance,
+            MetadataOnly = true,
+        });
+    }
+
+    /// <summary>
+    /// A metadata-only shared index informer for any resource (Go: client-go's <c>metadatainformer</c>, controller-runtime's
+    /// <c>PartialObjectMetadata</c> watches): the same list/watch-list, bookmarks and store resource version as
+    /// <see cref="CreateInformer{T}"/>, but the cache holds only each object's <see cref="PartialObjectMetadata"/>.
+    /// </summary>
+    /// <param name="client">A <see cref="Kubernetes"/> client.</param>
+    /// <param name="resource">The resource, e.g. <see cref="GroupVersionResource.Pods"/>.</param>
+    /// <param name="options">Namespace, selectors and decoding, as for <see cref="MetadataResource"/>.</param>
+    /// <param name="informer">The informer's options (name, indexers, resync, transform such as
+    /// <see cref="KubernetesTransforms.ForCache{T}"/>, clock, logging, metrics); the resource and the metadata accessor are
+    /// filled in when unset.</param>
+    public static ISharedIndexInformer<PartialObjectMetadata> CreateMetadataInformer(this IKubernetes client, GroupVersionResource resource, KubernetesResourceOptions? options = null, SharedIndexInformerOptions<PartialObjectMetadata>? informer = null)
+    {
+        var source = client.MetadataResource(resource, options);
+        var informerOptions = informer ?? new SharedIndexInformerOptions<PartialObjectMetadata>();
+        informerOptions = informerOptions with
+        {
+            Resource = informerOptions.Resource == default ? source.Resource : informerOptions.Resource,
+            MetadataAccessor = informerOptions.MetadataAccessor ?? KubernetesObjectAccessor<PartialObjectMetadata>.Instance,
+        };
+        return SharedIndexInformer.Create(source, informerOptions);
+    }
+
+    /// <summary>
+    /// The factory's metadata-only informer for <paramref name="resource"/> in <paramref name="options"/>'s namespace and
+    /// selectors, created on first use with the factory's name, clock, logging and metrics. It is a different informer from
+    /// the full-object one of the same resource (<see cref="GetOrAdd{T}"/>), as client-go keeps metadata informers in a
+    /// factory of their own: both can run side by side, each with its own list, watch and cache.
+    /// </summary>
+    /// <param name="factory">The informer factory.</param>
+    /// <param name="client">A <see cref="Kubernetes"/> client.</param>
+    /// <param name="resource">The resource, e.g. <see cref="GroupVersionResource.Pods"/>.</param>
+    /// <param name="options">Namespace, selectors and decoding, as for <see cref="MetadataResource"/>.</param>
+    /// <param name="configure">Derives the informer's options from the factory's defaults (<c>o =&gt; o with { … }</c>).</param>
+    public static ISharedIndexInformer<PartialObjectMetadata> GetOrAddMetadata(this SharedInformerFactory factory, IKubernetes client, GroupVersionResource resource, KubernetesResourceOptions? options = null, Func<SharedIndexInformerOptions<PartialObjectMetadata>, SharedIndexInformerOptions<PartialObjectMetadata>>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        var source = client.MetadataResource(resource, options);
+
+        // The factory keys by object type as well, so this never collides with GetOrAdd<V1Pod> of the same resource.
+        var scope = $"{options?.Namespace}|{options?.LabelSelector}|{options?.FieldSelector}|{options?.SkipManagedFields}|{options?.DeduplicateStrings}";
+        return factory.GetOrAdd(source, scope, informerOptions =>
+        {
+            informerOptions = informerOptions with { MetadataAccessor = informerOptions.MetadataAccessor ?? KubernetesObjectAccessor<PartialObjectMetadata>.Instance };
+            return configure?.Invoke(informerOptions) ?? informerOptions;
+        });
+    }
 }

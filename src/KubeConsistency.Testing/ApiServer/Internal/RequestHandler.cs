@@ -327,6 +327,31 @@ internal sealed class RequestHandler
     private static Representation NegotiateResource(HttpRequest request)
         => ContentNegotiation.Negotiate(request.Headers.Accept.ToString(), allowTable: true, allowAggregated: false) ?? throw StatusErrors.NotAcceptable();
 
+    /// <summary>
+    /// A single object as the negotiated representation (transformResponseObject, used by GET and every write):
+    /// <c>as=PartialObjectMetadata</c> gives its metadata; <c>as=PartialObjectMetadataList</c> cannot describe one object.
+    /// </summary>
+    private static byte[] ObjectResponse(Representation rep, ResourceState state, StoredObject obj) => rep switch
+    {
+        Representation.PartialMetadata => obj.PartialMetadataJson(),
+        Representation.PartialMetadataList => throw StatusErrors.NotAcceptable(
+            $"you requested PartialObjectMetadataList, but the requested object is not a list ({GoTypeName(state, list: false)})"),
+        _ => obj.Json,
+    };
+
+    /// <summary>The Go type of the object kube-apiserver transforms (the internal version, or unstructured for custom resources).</summary>
+    private static string GoTypeName(ResourceState state, bool list)
+    {
+        var def = state.Definition;
+        if (state.Behavior.Unstructured)
+        {
+            return list ? "*unstructured.UnstructuredList" : "*unstructured.Unstructured";
+        }
+
+        var package = def.Group.Length == 0 ? "core" : def.Group.Split('.')[0];
+        return "*" + package + "." + def.Kind + (list ? "List" : "");
+    }
+
     private static void RejectDryRun(HttpRequest request)
     {
         if (request.Query.ContainsKey("dryRun"))
@@ -352,9 +377,9 @@ internal sealed class RequestHandler
             return;
         }
 
-        if (rep == Representation.PartialMetadata)
+        if (rep is Representation.PartialMetadata or Representation.PartialMetadataList)
         {
-            await WriteJsonAsync(context, 200, obj.PartialMetadataJson(), pretty).ConfigureAwait(false);
+            await WriteJsonAsync(context, 200, ObjectResponse(rep, state, obj), pretty).ConfigureAwait(false);
             return;
         }
 
@@ -623,7 +648,12 @@ internal sealed class RequestHandler
             return;
         }
 
-        var metadataOnly = rep == Representation.PartialMetadata;
+        if (rep == Representation.PartialMetadata)
+        {
+            throw StatusErrors.NotAcceptable($"you requested PartialObjectMetadata, but the requested object is a list ({GoTypeName(state, list: true)})");
+        }
+
+        var metadataOnly = rep == Representation.PartialMetadataList;
         var header = GoJson.Write(w =>
         {
             w.WriteStartObject();
@@ -642,10 +672,25 @@ internal sealed class RequestHandler
             }
 
             w.WriteEndObject();
-            w.WriteStartArray("items");
-            w.WriteEndArray();
+            if (metadataOnly && selected.Count == 0)
+            {
+                // PartialObjectMetadataList.Items has no omitempty and is only appended to: an empty one encodes as null.
+                w.WriteNull("items");
+            }
+            else
+            {
+                w.WriteStartArray("items");
+                w.WriteEndArray();
+            }
+
             w.WriteEndObject();
         });
+
+        if (metadataOnly && selected.Count == 0)
+        {
+            await WriteJsonAsync(context, 200, header, pretty).ConfigureAwait(false);
+            return;
+        }
 
         // header ends with "[]}": items are spliced in before "]}".
         var head = header.AsMemory(0, header.Length - 2);
@@ -825,17 +870,20 @@ internal sealed class RequestHandler
 
     private async Task HandleCreateAsync(HttpContext context, ResourceState state, string? ns, bool pretty)
     {
+        // Negotiated before the write, as the handlers do (NegotiateOutputMediaType), so a 406 changes nothing.
+        var rep = NegotiateResource(context.Request);
         RejectDryRun(context.Request);
         RequireJsonBody(context.Request);
         var body = await ReadBodyAsync(context).ConfigureAwait(false);
         var obj = DecodeObject(state, body);
         ApplyUrlNamespace(obj, state, ns);
         var stored = _store.Create(state, obj, new WriteOptions(ContentNegotiation.Manager(context.Request), Admit: true));
-        await WriteJsonAsync(context, 201, stored.Json, pretty).ConfigureAwait(false);
+        await WriteJsonAsync(context, 201, ObjectResponse(rep, state, stored), pretty).ConfigureAwait(false);
     }
 
     private async Task HandleUpdateAsync(HttpContext context, ResourceState state, string ns, string name, Subresource sub, bool pretty)
     {
+        var rep = NegotiateResource(context.Request);
         RejectDryRun(context.Request);
         RequireJsonBody(context.Request);
         var body = await ReadBodyAsync(context).ConfigureAwait(false);
@@ -857,11 +905,12 @@ internal sealed class RequestHandler
 
         ApplyUrlNamespace(obj, state, ns);
         var stored = _store.Mutate(state, ns, name, _ => obj, manager, sub);
-        await WriteJsonAsync(context, 200, stored.Json, pretty).ConfigureAwait(false);
+        await WriteJsonAsync(context, 200, ObjectResponse(rep, state, stored), pretty).ConfigureAwait(false);
     }
 
     private async Task HandlePatchAsync(HttpContext context, ResourceState state, string ns, string name, Subresource sub, bool pretty)
     {
+        var rep = NegotiateResource(context.Request);
         RejectDryRun(context.Request);
         var media = (context.Request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
         var body = await ReadBodyAsync(context).ConfigureAwait(false);
@@ -888,7 +937,7 @@ internal sealed class RequestHandler
         }
 
         var stored = _store.Mutate(state, ns, name, apply, manager, sub);
-        await WriteJsonAsync(context, 200, stored.Json, pretty).ConfigureAwait(false);
+        await WriteJsonAsync(context, 200, ObjectResponse(rep, state, stored), pretty).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -898,6 +947,7 @@ internal sealed class RequestHandler
     /// </summary>
     private async Task HandleApplyAsync(HttpContext context, ResourceState state, string ns, string name, Subresource sub, ReadOnlyMemory<byte> body, bool pretty)
     {
+        var rep = NegotiateResource(context.Request);
         if (!context.Request.Query.TryGetValue("fieldManager", out var managerValue) || string.IsNullOrEmpty(managerValue.ToString()))
         {
             throw StatusErrors.BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
@@ -925,12 +975,12 @@ internal sealed class RequestHandler
         {
             ApplyUrlNamespace(applied, state, ns);
             var created = _store.Create(state, applied, options);
-            await WriteJsonAsync(context, 201, created.Json, pretty).ConfigureAwait(false);
+            await WriteJsonAsync(context, 201, ObjectResponse(rep, state, created), pretty).ConfigureAwait(false);
             return;
         }
 
         var stored = _store.Mutate(state, ns, name, cur => Patches.ApplyStrategicMergePatch(cur, (JsonObject)applied.DeepClone()), options, sub);
-        await WriteJsonAsync(context, 200, stored.Json, pretty).ConfigureAwait(false);
+        await WriteJsonAsync(context, 200, ObjectResponse(rep, state, stored), pretty).ConfigureAwait(false);
     }
 
     private static Func<JsonObject, JsonObject> MergePatch(ReadOnlyMemory<byte> body, bool strategic)
@@ -981,6 +1031,7 @@ internal sealed class RequestHandler
 
     private async Task HandleDeleteAsync(HttpContext context, ResourceState state, string ns, string name, bool pretty)
     {
+        var rep = NegotiateResource(context.Request);
         RejectDryRun(context.Request);
         var request = await ReadDeleteOptionsAsync(context).ConfigureAwait(false);
         var result = _store.Delete(state, ns, name, request);
@@ -998,7 +1049,7 @@ internal sealed class RequestHandler
             return;
         }
 
-        await WriteJsonAsync(context, 200, result.Object.Json, pretty).ConfigureAwait(false);
+        await WriteJsonAsync(context, 200, ObjectResponse(rep, state, result.Object), pretty).ConfigureAwait(false);
     }
 
     private async Task HandleDeleteCollectionAsync(HttpContext context, ResourceState state, string? ns, bool pretty)

@@ -8,6 +8,9 @@ internal enum Representation
     Json,
     Table,
     PartialMetadata,
+
+    /// <summary><c>as=PartialObjectMetadataList</c>: only list responses can take it (kube-apiserver answers 406 otherwise).</summary>
+    PartialMetadataList,
     AggregatedV2,
     AggregatedV2Beta1,
 }
@@ -231,7 +234,9 @@ internal static class ContentNegotiation
 
             if (allowTable && asParam is "PartialObjectMetadata" or "PartialObjectMetadataList" && g == "meta.k8s.io" && v is "v1" or "v1beta1")
             {
-                return Representation.PartialMetadata;
+                // Negotiation accepts either for any endpoint (scope.AllowsMediaTypeTransform); whether the response is
+                // a list is checked when it is transformed (handlers/response.go asPartialObjectMetadata[List]).
+                return asParam == "PartialObjectMetadata" ? Representation.PartialMetadata : Representation.PartialMetadataList;
             }
 
             if (allowAggregated && asParam == "APIGroupDiscoveryList" && g == "apidiscovery.k8s.io")

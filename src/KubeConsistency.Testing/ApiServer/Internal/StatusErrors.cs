@@ -130,6 +130,9 @@ internal static class StatusErrors
     public static ApiServerStatusException NotAcceptable()
         => Make(406, "NotAcceptable", "406: Not Acceptable\n\nAvailable representations: application/json", new JsonObject(), indented: true);
 
+    /// <summary>kube-apiserver's errNotAcceptable from a failed transform: a Status with no details.</summary>
+    public static ApiServerStatusException NotAcceptable(string message) => Make(406, "NotAcceptable", message, null);
+
     public static ApiServerStatusException UnsupportedMediaType()
         => Make(415, "UnsupportedMediaType", "415: Unsupported Media Type", new JsonObject());
 

@@ -45,7 +45,9 @@ internal sealed class WatchStream
         _context = context;
         _state = state;
         _namespace = ns;
-        _representation = representation;
+        // A watch's events are single objects: PartialObjectMetadataList cannot describe them, and kube-apiserver's
+        // watchEmbeddedEncoder then sends each object untransformed (handlers/response.go doEncode).
+        _representation = representation == Representation.PartialMetadataList ? Representation.Json : representation;
         _allowBookmarks = allowBookmarks;
         _sendInitialEvents = sendInitialEvents;
         _timeoutSeconds = timeoutSeconds;
@@ -494,15 +496,18 @@ internal sealed class WatchStream
             sb.Append("{\"kind\":\"").Append(metadataOnly ? "PartialObjectMetadata" : Definition.Kind)
                 .Append("\",\"apiVersion\":\"").Append(metadataOnly ? "meta.k8s.io/v1" : Definition.ApiVersion)
                 .Append("\",\"metadata\":{\"resourceVersion\":\"").Append(rvText).Append('"');
-            if (!_state.Behavior.Unstructured)
+            if (metadataOnly || !_state.Behavior.Unstructured)
             {
+                // PartialObjectMetadata is typed ObjectMeta even for custom resources: its zero time encodes as null.
                 sb.Append(",\"creationTimestamp\":null");
             }
 
             if (initialEventsEnd)
             {
-                var blueprint = Convert.ToBase64String(Encoding.UTF8.GetBytes(
-                    "{\"kind\":\"" + Definition.Kind + "List\",\"apiVersion\":\"" + Definition.ApiVersion + "\",\"metadata\":{},\"items\":null}\n"));
+                // For as=PartialObjectMetadata the blueprint is transformed too (watchListTransformer.transformInitialEventsListBlueprint).
+                var blueprint = Convert.ToBase64String(Encoding.UTF8.GetBytes(metadataOnly
+                    ? "{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{},\"items\":null}\n"
+                    : "{\"kind\":\"" + Definition.Kind + "List\",\"apiVersion\":\"" + Definition.ApiVersion + "\",\"metadata\":{},\"items\":null}\n"));
                 sb.Append(",\"annotations\":{\"k8s.io/initial-events-end\":\"true\",\"kubernetes.io/initial-events-list-blueprint\":\"")
                     .Append(blueprint).Append("\"}");
             }
