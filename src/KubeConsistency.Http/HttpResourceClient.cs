@@ -124,6 +124,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
         // Disposing the response aborts a read that is waiting for a silent server.
         var registration = cancellationToken.Register(static r => ((HttpResponseMessage)r!).Dispose(), response);
         LineReader? lines = null;
+        using var objects = new StreamingObjectDecoder<T>(_typeInfo);
         long events = 0;
         try
         {
@@ -133,7 +134,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
             Log.WatchOpened(_transport.Logger, path);
             while (await NextLineAsync(lines, path, cancellationToken).ConfigureAwait(false))
             {
-                var evt = _decoder.Decode(lines.Line, lines.LineUnterminated);
+                var evt = _decoder.Decode(lines.Line, lines.LineUnterminated, objects);
                 events++;
                 yield return evt;
             }

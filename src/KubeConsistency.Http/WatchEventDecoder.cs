@@ -9,7 +9,8 @@ namespace KubeConsistency.Http;
 /// Decodes one watch line, <c>{"type":"…","object":{…}}</c>, in a single tokenizing pass that finds the object's
 /// bounds and reads its <c>kind</c>, <c>metadata.resourceVersion</c> and the <c>k8s.io/initial-events-end</c>
 /// annotation; only the object's bytes are then deserialized into <typeparamref name="T"/> (bookmarks are not
-/// deserialized at all). The only allocations per event are the object and its resource version string.
+/// deserialized at all). The only allocations per event are the object and its resource version string (with a
+/// <see cref="StreamingObjectDecoder{T}"/>, System.Text.Json's read-stack frames are not among them either).
 /// </summary>
 /// <typeparam name="T">The object type.</typeparam>
 internal sealed class WatchEventDecoder<T>
@@ -49,7 +50,8 @@ internal sealed class WatchEventDecoder<T>
     /// <summary>Decodes a line; throws <see cref="WatchDecodeException"/> or, for ERROR events, the mapped <see cref="KubernetesApiException"/>.</summary>
     /// <param name="line">The line without its newline.</param>
     /// <param name="unterminated">Whether the stream ended before the line's newline.</param>
-    public WatchEvent<T> Decode(ReadOnlySpan<byte> line, bool unterminated = false)
+    /// <param name="objects">The watch's streaming object decoder, or <see langword="null"/> for one <c>Deserialize</c> per object.</param>
+    public WatchEvent<T> Decode(ReadOnlySpan<byte> line, bool unterminated = false, StreamingObjectDecoder<T>? objects = null)
     {
         var type = EventType.None;
         string? unknownType = null;
@@ -144,7 +146,8 @@ internal sealed class WatchEventDecoder<T>
         T? obj;
         try
         {
-            obj = JsonSerializer.Deserialize(line.Slice(objStart, objLength), _typeInfo);
+            var json = line.Slice(objStart, objLength);
+            obj = objects is null ? JsonSerializer.Deserialize(json, _typeInfo) : objects.Decode(json);
         }
         catch (JsonException ex)
         {
