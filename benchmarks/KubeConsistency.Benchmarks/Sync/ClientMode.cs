@@ -33,9 +33,13 @@ internal static class ClientMode
             // --transform forcache: KubernetesTransforms.ForCache after decoding.
             "k8s" => await RunAsync(args, K8sInfo(args), model, K8sTransform(args)),
 
+            // A metadata-only informer (client-go's metadatainformer): PartialObjectMetadata with KubernetesClient's
+            // V1ObjectMeta, asked for with the as=PartialObjectMetadata(List) Accept headers. Same decode options.
+            "meta" => await RunAsync(args, MetaInfo(args), model, args.String("transform") is "forcache" ? KubeConsistency.KubernetesClient.KubernetesTransforms.ForCache<KubeConsistency.KubernetesClient.PartialObjectMetadata>() : null, metadataOnly: true),
+
             // What a C# user writes today with KubernetesClient alone: one LIST into a dictionary, then a watch.
             "kclient" => await KubernetesClientPeer.RunAsync(args),
-            _ => throw new ArgumentException("--model must be typed, node, k8s or kclient"),
+            _ => throw new ArgumentException("--model must be typed, node, k8s, meta or kclient"),
         };
     }
 
@@ -45,6 +49,13 @@ internal static class ClientMode
             SkipManagedFields = args.Flag("skip-managed-fields"),
             DeduplicateStrings = args.Flag("dedup-strings"),
         }).GetTypeInfo(typeof(k8s.Models.V1Pod));
+
+    internal static JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata> MetaInfo(Args args) =>
+        (JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(new KubeConsistency.KubernetesClient.KubernetesResourceOptions
+        {
+            SkipManagedFields = args.Flag("skip-managed-fields"),
+            DeduplicateStrings = args.Flag("dedup-strings"),
+        }).GetTypeInfo(typeof(KubeConsistency.KubernetesClient.PartialObjectMetadata));
 
     private static Func<k8s.Models.V1Pod, k8s.Models.V1Pod>? K8sTransform(Args args) => args.String("transform") switch
     {
@@ -68,7 +79,7 @@ internal static class ClientMode
         return (JsonTypeInfo<BenchPod>)options.GetTypeInfo(typeof(BenchPod));
     }
 
-    private static async Task<int> RunAsync<T>(Args args, JsonTypeInfo<T> typeInfo, string model, Func<T, T>? transform = null)
+    private static async Task<int> RunAsync<T>(Args args, JsonTypeInfo<T> typeInfo, string model, Func<T, T>? transform = null, bool metadataOnly = false)
         where T : class
     {
         var url = new Uri(args.String("url") ?? throw new ArgumentException("--url is required"));
@@ -104,7 +115,7 @@ internal static class ClientMode
         {
             // Runs the same code paths once on a small namespace, so the measured sync is JIT-warm (not default).
             var w0 = Snapshot.Take();
-            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null, transform);
+            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null, transform, metadataOnly);
             warmup = Snapshot.Take().Since(w0);
             warmup["objects"] = warmCount;
         }
@@ -114,7 +125,7 @@ internal static class ClientMode
         var counter = new CountingHandler<T>(watchEvents, warmupEvents);
         TimedListWatch<T>? timed = null;
         using var stop = new CancellationTokenSource();
-        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform);
+        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform, metadataOnly);
         try
         {
             await informer.WaitForSyncAsync().WaitAsync(timeout);
@@ -245,13 +256,15 @@ internal static class ClientMode
 
     internal static (ISharedIndexInformer<T> Informer, Task Run) StartInformer<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
-        IResourceEventHandler<T>? handler, Func<IListWatch<T>, IListWatch<T>>? wrap, CancellationToken cancellationToken, Func<T, T>? transform = null)
+        IResourceEventHandler<T>? handler, Func<IListWatch<T>, IListWatch<T>>? wrap, CancellationToken cancellationToken, Func<T, T>? transform = null,
+        bool metadataOnly = false)
         where T : class
     {
         var client = connection.Resource(new ResourceClientOptions<T>
         {
             Resource = GroupVersionResource.Pods,
             Kind = "Pod",
+            MetadataOnly = metadataOnly,
             Namespace = @namespace,
             TypeInfo = typeInfo,
         });
@@ -275,11 +288,11 @@ internal static class ClientMode
 
     private static async Task<(ISharedIndexInformer<T> Informer, int Count)> SyncOnceAsync<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
-        IResourceEventHandler<T>? handler, TimeSpan timeout, Func<IListWatch<T>, IListWatch<T>>? wrap, Func<T, T>? transform = null)
+        IResourceEventHandler<T>? handler, TimeSpan timeout, Func<IListWatch<T>, IListWatch<T>>? wrap, Func<T, T>? transform = null, bool metadataOnly = false)
         where T : class
     {
         using var stop = new CancellationTokenSource();
-        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token, transform);
+        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token, transform, metadataOnly);
         await informer.WaitForSyncAsync().WaitAsync(timeout);
         var count = informer.Indexer.Count;
         await stop.CancelAsync();

@@ -52,7 +52,7 @@ internal static class Orchestrator
     private static bool Applies(string model, string path, string variant) => model switch
     {
         "kclient" => path == "list" && !FlagsOf(variant).Any(),
-        "k8s" => true,
+        "k8s" or "meta" => true,
         _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache"),
     };
 
