@@ -32,6 +32,10 @@ internal static class Orchestrator
         ["forcache"] = [],
         ["nogzip"] = [],
         ["datas"] = new() { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "1" },
+        // Profiling, not measurement: sampled allocations and GC events to /tmp/kc-client-PID.nettrace (read with alloc-report),
+        // and a perf map so that `perf record` names JIT-compiled frames (W^X off: perf ignores the map for double-mapped code), with the GC loaded from its standalone library (the same regions GC) so that its samples are attributable.
+        ["alloctrace"] = AllocationReportMode.Environment("/tmp/kc-client-{pid}.nettrace"),
+        ["perfmap"] = new() { ["DOTNET_PerfMapEnabled"] = "1", ["DOTNET_EnableWriteXorExecute"] = "0", ["DOTNET_GCName"] = "libclrgcexp.so" },
     };
 
     /// <summary>Client flags of named variants; a variant name may combine parts with <c>+</c> (<c>dedup+nospin</c>).</summary>

@@ -7,12 +7,13 @@ namespace KubeConsistency.Benchmarks.Sync;
 /// <item><c>watch-throughput --events 200000 [--pods 1000] [--pacing drain|paced] [--warmup-events 20000] [--rate 0] [--repeat 3]</c>: drain (default) releases a held backlog, measuring the client; paced delivers events as the server generates them.</item>
 /// <item><c>phases --url URL</c>: a one-process breakdown of the LIST and watch-list client path (HTTP, decode, FIFO, store).</item>
 /// <item><c>ryw-latency</c>: read-your-writes Get wait after an own create at several watch lags, and the timeout path.</item>
+/// <item><c>alloc-report --trace FILE</c>: allocation by type and caller, GC counts and pauses, from an <c>alloctrace</c> run.</item>
 /// <item><c>serve</c> and <c>client</c>: the child processes the orchestrator starts.</item>
 /// </list>
 /// </summary>
 internal static class SyncHarness
 {
-    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "sync", "watch-throughput", "serve", "client", "phases", "ryw-latency" };
+    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "sync", "watch-throughput", "serve", "client", "phases", "ryw-latency", "alloc-report" };
 
     public static bool Handles(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
 
@@ -29,6 +30,7 @@ internal static class SyncHarness
                 "client" => await ClientMode.RunAsync(options),
                 "phases" => await PhasesMode.RunAsync(options),
                 "ryw-latency" => await RywLatencyMode.RunAsync(options),
+                "alloc-report" => AllocationReportMode.Run(options),
                 _ => 1,
             };
         }
