@@ -33,7 +33,9 @@ internal static class Orchestrator
         ["nogzip"] = [],
         ["datas"] = new() { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "1" },
         // Profiling, not measurement: sampled allocations and GC events to /tmp/kc-client-PID.nettrace (read with alloc-report),
-        // and a perf map so that `perf record` names JIT-compiled frames (W^X off: perf ignores the map for double-mapped code), with the GC loaded from its standalone library (the same regions GC) so that its samples are attributable.
+        // and a perf map so that `perf record` names JIT-compiled frames (W^X off: perf ignores the map for double-mapped
+        // code), with the GC loaded from its standalone library (the same regions GC) so that Sync/perf-buckets.py can
+        // attribute its samples.
         ["alloctrace"] = AllocationReportMode.Environment("/tmp/kc-client-{pid}.nettrace"),
         ["perfmap"] = new() { ["DOTNET_PerfMapEnabled"] = "1", ["DOTNET_EnableWriteXorExecute"] = "0", ["DOTNET_GCName"] = "libclrgcexp.so" },
     };
