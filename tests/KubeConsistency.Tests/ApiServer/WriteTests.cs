@@ -160,6 +160,27 @@ public sealed partial class WriteTests
         Assert.Equal(TestApi.RvNumber(created) + 1, TestApi.RvNumber(updated));
         Assert.Equal("status", updated["metadata"]!["managedFields"]![1]!["subresource"]!.GetValue<string>());
 
+        // The field sets have the real server's shapes: "." on maps and list elements, associative lists keyed by their
+        // merge keys (containers by name, ports by containerPort and protocol, conditions by type, pod IPs by ip).
+        var wireManaged = wire["metadata"]!["managedFields"]!.AsArray();
+        var managed = updated["metadata"]!["managedFields"]!.AsArray();
+        Assert.Equal(wireManaged.Count, managed.Count);
+        for (var i = 0; i < managed.Count; i++)
+        {
+            var expected = wireManaged[i]!["fieldsV1"]!.DeepClone();
+            if (i == 1)
+            {
+                // Our status entry records containerStatuses' fields as sent (Go's typed decode first adds "lastState":{}),
+                // and every status field, where the real server records only those the write changed (qosClass was
+                // already set at create).
+                expected["f:status"]!.AsObject().Remove("f:containerStatuses");
+                managed[i]!["fieldsV1"]!["f:status"]!.AsObject().Remove("f:containerStatuses");
+                Assert.True(managed[i]!["fieldsV1"]!["f:status"]!.AsObject().Remove("f:qosClass"));
+            }
+
+            TestApi.AssertJsonEqual(expected, managed[i]!["fieldsV1"]);
+        }
+
         // The reverse: PUT on the main resource keeps status but applies the labels.
         var main = (JsonObject)updated.DeepClone();
         main["status"]!["phase"] = "Failed";

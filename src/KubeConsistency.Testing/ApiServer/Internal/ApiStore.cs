@@ -1070,21 +1070,17 @@ internal sealed class ApiStore
         {
             if (obj["status"] is JsonObject status)
             {
-                fields["f:status"] = FieldSet(status);
+                fields["f:status"] = FieldSet(status, isStruct: true);
             }
         }
         else
         {
             var metaFields = new JsonObject();
-            foreach (var key in (string[])["labels", "annotations", "finalizers", "ownerReferences"])
+            foreach (var key in (string[])["generateName", "labels", "annotations", "finalizers", "ownerReferences"])
             {
-                if (meta[key] is JsonObject map)
+                if (meta[key] is { } value)
                 {
-                    metaFields["f:" + key] = FieldSet(map);
-                }
-                else if (meta[key] is not null)
-                {
-                    metaFields["f:" + key] = new JsonObject();
+                    metaFields["f:" + key] = FieldValue(key, value);
                 }
             }
 
@@ -1100,7 +1096,7 @@ internal sealed class ApiStore
                     continue;
                 }
 
-                fields["f:" + kv.Key] = kv.Value is JsonObject child ? FieldSet(child) : new JsonObject();
+                fields["f:" + kv.Key] = FieldValue(kv.Key, kv.Value);
             }
         }
 
@@ -1150,12 +1146,97 @@ internal sealed class ApiStore
         }
     }
 
-    private static JsonObject FieldSet(JsonObject obj)
+    // The associative lists of the built-in kinds and their merge keys (structured-merge-diff's list-map keys, from the
+    // types' +listMapKey tags). A list not named here is atomic; "ports" is keyed by containerPort in a container and by
+    // port in a Service.
+    private static readonly Dictionary<string, string[]> ListMapKeys = new(StringComparer.Ordinal)
+    {
+        ["containers"] = ["name"],
+        ["initContainers"] = ["name"],
+        ["ephemeralContainers"] = ["name"],
+        ["env"] = ["name"],
+        ["volumes"] = ["name"],
+        ["volumeMounts"] = ["mountPath"],
+        ["imagePullSecrets"] = ["name"],
+        ["conditions"] = ["type"],
+        ["podIPs"] = ["ip"],
+        ["hostIPs"] = ["ip"],
+        ["ownerReferences"] = ["uid"],
+    };
+
+    // What structured-merge-diff records for a field's value, approximated without the type's schema: a struct lists its
+    // fields; a map of scalars (labels, annotations, resource limits) also marks itself with "."; an associative list
+    // marks itself and lists each element under k:{key}; an atomic list, an empty object and a scalar are leaves.
+    private static JsonObject FieldValue(string field, JsonNode? node) => node switch
+    {
+        JsonObject { Count: > 0 } obj => FieldSet(obj, isStruct: field is "spec" or "status"),
+        JsonArray array when MergeKeyFields(field, array) is { } keyFields => ListFieldSet(array, keyFields, marked: field is not "containers"),
+        _ => new JsonObject(),
+    };
+
+    private static JsonObject FieldSet(JsonObject obj, bool isStruct)
     {
         var set = new JsonObject();
+        if (!isStruct && obj.All(static kv => kv.Value is JsonValue))
+        {
+            set["."] = new JsonObject();
+        }
+
         foreach (var kv in obj)
         {
-            set["f:" + kv.Key] = kv.Value is JsonObject { Count: > 0 } child ? FieldSet(child) : new JsonObject();
+            set["f:" + kv.Key] = FieldValue(kv.Key, kv.Value);
+        }
+
+        return set;
+    }
+
+    private static string[]? MergeKeyFields(string field, JsonArray array)
+    {
+        if (field == "ports")
+        {
+            return array.Count > 0 && array[0] is JsonObject first && first.ContainsKey("containerPort") ? ["containerPort", "protocol"] : ["port", "protocol"];
+        }
+
+        return ListMapKeys.GetValueOrDefault(field);
+    }
+
+    // kube-apiserver marks an optional list itself with "." but not a required one (a pod's containers).
+    private static JsonObject ListFieldSet(JsonArray array, string[] keyFields, bool marked)
+    {
+        var set = new JsonObject();
+        if (marked)
+        {
+            set["."] = new JsonObject();
+        }
+
+        foreach (var item in array)
+        {
+            if (item is not JsonObject element)
+            {
+                return new JsonObject();
+            }
+
+            // Owner references are atomic structs: the element is recorded, its fields are not.
+            var elementSet = new JsonObject();
+            if (keyFields is not ["uid"])
+            {
+                elementSet["."] = new JsonObject();
+                foreach (var kv in element)
+                {
+                    elementSet["f:" + kv.Key] = FieldValue(kv.Key, kv.Value);
+                }
+            }
+
+            var key = new JsonObject();
+            foreach (var keyField in keyFields)
+            {
+                if (element[keyField] is { } value)
+                {
+                    key[keyField] = value.DeepClone();
+                }
+            }
+
+            set["k:" + key.ToJsonString()] = elementSet;
         }
 
         return set;
