@@ -77,7 +77,7 @@ public static class KubernetesClientExtensions
     {
         ArgumentNullException.ThrowIfNull(factory);
         var source = client.Resource<T>(resource);
-        var scope = $"{resource?.Namespace}|{resource?.LabelSelector}|{resource?.FieldSelector}|{resource?.SkipManagedFields}|{resource?.DeduplicateStrings}";
+        var scope = $"{resource?.Namespace}|{resource?.LabelSelector}|{resource?.FieldSelector}|{resource?.SkipManagedFields}|{resource?.DeduplicateValues}";
         return factory.GetOrAdd(source, scope, options =>
         {
             options = options with { MetadataAccessor = options.MetadataAccessor ?? KubernetesObjectAccessor<T>.Instance };
@@ -95,7 +95,7 @@ public static class KubernetesClientExtensions
     /// <param name="client">A <see cref="Kubernetes"/> client.</param>
     /// <param name="resource">The resource, e.g. <see cref="GroupVersionResource.Pods"/>.</param>
     /// <param name="options">Namespace, selectors, field manager and decoding (<see cref="KubernetesResourceOptions.SkipManagedFields"/>,
-    /// <see cref="KubernetesResourceOptions.DeduplicateStrings"/>); <see cref="KubernetesResourceOptions.Kind"/>, when set, is the
+    /// <see cref="KubernetesResourceOptions.DeduplicateValues"/>); <see cref="KubernetesResourceOptions.Kind"/>, when set, is the
     /// resource's kind, accepted besides <c>PartialObjectMetadata</c> from a server that ignores <c>as=</c>.</param>
     /// <exception cref="ArgumentException"><paramref name="options"/> names a different resource.</exception>
     public static IResourceClient<PartialObjectMetadata> MetadataResource(this IKubernetes client, GroupVersionResource resource, KubernetesResourceOptions? options = null)
@@ -161,7 +161,7 @@ public static class KubernetesClientExtensions
         var source = client.MetadataResource(resource, options);
 
         // The factory keys by object type as well, so this never collides with GetOrAdd<V1Pod> of the same resource.
-        var scope = $"{options?.Namespace}|{options?.LabelSelector}|{options?.FieldSelector}|{options?.SkipManagedFields}|{options?.DeduplicateStrings}";
+        var scope = $"{options?.Namespace}|{options?.LabelSelector}|{options?.FieldSelector}|{options?.SkipManagedFields}|{options?.DeduplicateValues}";
         return factory.GetOrAdd(source, scope, informerOptions =>
         {
             informerOptions = informerOptions with { MetadataAccessor = informerOptions.MetadataAccessor ?? KubernetesObjectAccessor<PartialObjectMetadata>.Instance };

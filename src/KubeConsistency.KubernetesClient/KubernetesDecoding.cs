@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using k8s;
 using k8s.Models;
@@ -11,7 +12,7 @@ namespace KubeConsistency.KubernetesClient;
 /// own (taken on first use, with whatever the application registered through <c>KubernetesJson.AddJsonOptions</c>) in
 /// which KubernetesClient's timestamp converters are replaced by <see cref="KubernetesTimeConverters"/> (same values,
 /// without the culture-aware parse), plus per <see cref="KubernetesResourceOptions.SkipManagedFields"/> /
-/// <see cref="KubernetesResourceOptions.DeduplicateStrings"/>. Each combination is built once and shared, so its type
+/// <see cref="KubernetesResourceOptions.DeduplicateValues"/>. Each combination is built once and shared, so its type
 /// metadata (and its JIT) is paid once per process.
 /// </summary>
 internal static class KubernetesDecoding
@@ -20,18 +21,18 @@ internal static class KubernetesDecoding
 
     public static JsonSerializerOptions For(KubernetesResourceOptions? options)
     {
-        var index = (options?.SkipManagedFields == true ? 1 : 0) | (options?.DeduplicateStrings == true ? 2 : 0);
+        var index = (options?.SkipManagedFields == true ? 1 : 0) | (options?.DeduplicateValues == true ? 2 : 0);
         var derived = Volatile.Read(ref s_derived[index]);
         if (derived is null)
         {
-            var created = Create(skipManagedFields: (index & 1) != 0, deduplicateStrings: (index & 2) != 0);
+            var created = Create(skipManagedFields: (index & 1) != 0, deduplicateValues: (index & 2) != 0);
             derived = Interlocked.CompareExchange(ref s_derived[index], created, null) ?? created;
         }
 
         return derived;
     }
 
-    private static JsonSerializerOptions Create(bool skipManagedFields, bool deduplicateStrings)
+    private static JsonSerializerOptions Create(bool skipManagedFields, bool deduplicateValues)
     {
         var baseline = KubernetesClientConnections.JsonOptions;
         var options = new JsonSerializerOptions(baseline);
@@ -45,34 +46,57 @@ internal static class KubernetesDecoding
                 var other => other,
             };
         }
-        if (skipManagedFields)
+
+        // fieldsV1 is shared only where it would decode as the serializer's own JsonElement for an object.
+        var shareFieldSets = deduplicateValues && baseline.UnknownTypeHandling == JsonUnknownTypeHandling.JsonElement
+            && !baseline.Converters.Any(static c => c.CanConvert(typeof(object)));
+        if (skipManagedFields || shareFieldSets)
         {
-            // Contract customization: without the property, the reader skips the value's tokens and nothing is
+            // Contract customization. Without the property, the reader skips the value's tokens and nothing is
             // allocated for it (a post-decode transform would first build every entry and its fieldsV1 document).
             var resolver = baseline.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver();
-            options.TypeInfoResolver = resolver.WithAddedModifier(static typeInfo =>
+            options.TypeInfoResolver = resolver.WithAddedModifier(typeInfo =>
             {
-                if (typeInfo.Type != typeof(V1ObjectMeta))
+                if (skipManagedFields && typeInfo.Type == typeof(V1ObjectMeta))
                 {
-                    return;
+                    RemoveProperty(typeInfo, "managedFields");
                 }
-
-                for (var i = typeInfo.Properties.Count - 1; i >= 0; i--)
+                else if (shareFieldSets && typeInfo.Type == typeof(V1ManagedFieldsEntry))
                 {
-                    if (string.Equals(typeInfo.Properties[i].Name, "managedFields", StringComparison.Ordinal))
+                    foreach (var property in typeInfo.Properties)
                     {
-                        typeInfo.Properties.RemoveAt(i);
+                        if (property.PropertyType == typeof(object) && string.Equals(property.Name, "fieldsV1", StringComparison.Ordinal) && property.CustomConverter is null)
+                        {
+                            property.CustomConverter = new DeduplicatingFieldsConverter();
+                        }
                     }
                 }
             });
         }
 
-        if (deduplicateStrings)
+        if (deduplicateValues)
         {
             options.Converters.Add(new DeduplicatingStringConverter());
+
+            // KubernetesClient names its quantity converter on the type; one the application registered wins over both.
+            if (baseline.GetConverter(typeof(ResourceQuantity)) is ResourceQuantityJsonConverter original)
+            {
+                options.Converters.Add(new DeduplicatingQuantityConverter(original));
+            }
         }
 
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
+    }
+
+    private static void RemoveProperty(JsonTypeInfo typeInfo, string name)
+    {
+        for (var i = typeInfo.Properties.Count - 1; i >= 0; i--)
+        {
+            if (string.Equals(typeInfo.Properties[i].Name, name, StringComparison.Ordinal))
+            {
+                typeInfo.Properties.RemoveAt(i);
+            }
+        }
     }
 }

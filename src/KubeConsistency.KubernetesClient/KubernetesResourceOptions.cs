@@ -41,9 +41,12 @@ public sealed class KubernetesResourceOptions
     public bool SkipManagedFields { get; init; }
 
     /// <summary>
-    /// Decode strings with <see cref="Http.DeduplicatingStringConverter"/>: repeated short values (namespaces, label keys
-    /// and values, images, node names) share one instance, which cuts what a large cache retains. Values are equal to
-    /// KubernetesClient's; only their identity is shared. Default <see langword="false"/>.
+    /// Share repeated values between decoded objects: short strings through <see cref="Http.DeduplicatingStringConverter"/>
+    /// (namespaces, label keys and values, images, node names), <see cref="k8s.Models.ResourceQuantity"/> instances of the
+    /// same text, and equal <c>managedFields[].fieldsV1</c> field sets (one boxed <see cref="System.Text.Json.JsonElement"/>).
+    /// This cuts what a large cache retains and what its decode allocates. Values are equal to KubernetesClient's, with
+    /// the same types and text; only their identity is shared, and each shared type is immutable. Default
+    /// <see langword="false"/>.
     /// </summary>
-    public bool DeduplicateStrings { get; init; }
+    public bool DeduplicateValues { get; init; }
 }

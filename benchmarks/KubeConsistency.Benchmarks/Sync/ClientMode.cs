@@ -29,7 +29,7 @@ internal static class ClientMode
 
             // KubernetesClient's k8s.Models.V1Pod, decoded with KubernetesClient's own serializer options, as
             // KubeConsistency.KubernetesClient's informers decode it.
-            // --skip-managed-fields / --dedup-strings: KubernetesResourceOptions.SkipManagedFields / DeduplicateStrings;
+            // --skip-managed-fields / --dedup-strings: KubernetesResourceOptions.SkipManagedFields / DeduplicateValues;
             // --transform forcache: KubernetesTransforms.ForCache after decoding.
             "k8s" => await RunAsync(args, K8sInfo(args), model, K8sTransform(args)),
 
@@ -47,14 +47,14 @@ internal static class ClientMode
         (JsonTypeInfo<k8s.Models.V1Pod>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(new KubeConsistency.KubernetesClient.KubernetesResourceOptions
         {
             SkipManagedFields = args.Flag("skip-managed-fields"),
-            DeduplicateStrings = args.Flag("dedup-strings"),
+            DeduplicateValues = args.Flag("dedup-strings"),
         }).GetTypeInfo(typeof(k8s.Models.V1Pod));
 
     internal static JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata> MetaInfo(Args args) =>
         (JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(new KubeConsistency.KubernetesClient.KubernetesResourceOptions
         {
             SkipManagedFields = args.Flag("skip-managed-fields"),
-            DeduplicateStrings = args.Flag("dedup-strings"),
+            DeduplicateValues = args.Flag("dedup-strings"),
         }).GetTypeInfo(typeof(KubeConsistency.KubernetesClient.PartialObjectMetadata));
 
     private static Func<k8s.Models.V1Pod, k8s.Models.V1Pod>? K8sTransform(Args args) => args.String("transform") switch

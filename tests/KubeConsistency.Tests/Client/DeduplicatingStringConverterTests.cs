@@ -107,7 +107,7 @@ public sealed class DeduplicatingStringConverterTests
     {
         // A multi-segment buffer makes the reader expose a value sequence instead of a span.
         var bytes = Encoding.UTF8.GetBytes("""{"Name":"kube-system"}""");
-        var reader = new Utf8JsonReader(Segments(bytes, 10), default);
+        var reader = new Utf8JsonReader(SegmentedBuffer.Split(bytes, 10), default);
         Assert.Equal("kube-system", JsonSerializer.Deserialize<Item>(ref reader, Dedup)!.Name);
     }
 
@@ -153,41 +153,5 @@ public sealed class DeduplicatingStringConverterTests
             }
         });
         Assert.Equal(0, failures);
-    }
-
-    private static System.Buffers.ReadOnlySequence<byte> Segments(byte[] bytes, int size)
-    {
-        Segment? first = null;
-        Segment? last = null;
-        for (var i = 0; i < bytes.Length; i += size)
-        {
-            var chunk = bytes.AsMemory(i, Math.Min(size, bytes.Length - i));
-            if (last is null)
-            {
-                first = last = new Segment(chunk, 0);
-            }
-            else
-            {
-                last = last.Append(chunk);
-            }
-        }
-
-        return new System.Buffers.ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
-
-    private sealed class Segment : System.Buffers.ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }

@@ -67,7 +67,7 @@ public sealed class KubernetesTransformsTests
         await using var h = await KubernetesClientHarness.StartAsync(o => o.RecordManagedFields = true);
         await h.Client.CoreV1.CreateNamespacedPodAsync(Pod("a", new() { ["x"] = "y" }), "default");
         await h.Client.CoreV1.CreateNamespacedPodAsync(Pod("b", new() { ["x"] = "y" }), "default");
-        var informer = h.Client.CreateInformer<V1Pod>(new KubernetesResourceOptions { Namespace = "default", SkipManagedFields = true, DeduplicateStrings = true });
+        var informer = h.Client.CreateInformer<V1Pod>(new KubernetesResourceOptions { Namespace = "default", SkipManagedFields = true, DeduplicateValues = true });
         using var stop = new CancellationTokenSource();
         var run = informer.RunAsync(stop.Token);
         await informer.WaitForSyncAsync().WaitAsync(Guard);

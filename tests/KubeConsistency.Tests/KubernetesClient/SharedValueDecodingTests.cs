@@ -1,0 +1,169 @@
+using System.Text;
+using System.Text.Json;
+using FsCheck;
+using FsCheck.Fluent;
+using k8s;
+using k8s.Models;
+using KubeConsistency.KubernetesClient;
+
+namespace KubeConsistency.Tests.KubernetesClient;
+
+/// <summary>
+/// <see cref="KubernetesResourceOptions.DeduplicateValues"/> shares quantities and managed field sets (issue 13: faster
+/// decoding is fair game as long as the objects a user gets are the same): every decode equals KubernetesClient's, and
+/// equal input gives one shared instance.
+/// </summary>
+public sealed class SharedValueDecodingTests
+{
+    private static readonly JsonSerializerOptions Shared = KubernetesDecoding.For(new KubernetesResourceOptions { DeduplicateValues = true });
+    private static readonly JsonSerializerOptions Plain = KubernetesClientConnections.JsonOptions;
+
+    [Fact]
+    public void Equal_field_sets_and_quantities_decode_to_one_instance()
+    {
+        // Unique content, so that no other test's churn in the process-wide tables can evict it between the two reads.
+        var unique = Guid.NewGuid().ToString("N");
+        var json = Pod(FieldSet(unique), cpu: Random.Shared.Next(1, int.MaxValue) + "m");
+        var a = JsonSerializer.Deserialize<V1Pod>(json, Shared)!;
+        var b = JsonSerializer.Deserialize<V1Pod>(json, Shared)!;
+        Assert.Same(a.Metadata.ManagedFields[0].FieldsV1, b.Metadata.ManagedFields[0].FieldsV1);
+        Assert.Same(a.Spec.Containers[0].Resources.Limits["cpu"], b.Spec.Containers[0].Resources.Limits["cpu"]);
+        Assert.IsType<JsonElement>(a.Metadata.ManagedFields[0].FieldsV1);
+
+        // A different field set is its own value.
+        var other = JsonSerializer.Deserialize<V1Pod>(Pod(FieldSet(unique + "x"), cpu: "2"), Shared)!;
+        Assert.NotSame(a.Metadata.ManagedFields[0].FieldsV1, other.Metadata.ManagedFields[0].FieldsV1);
+        Assert.Equal(FieldSet(unique + "x"), ((JsonElement)other.Metadata.ManagedFields[0].FieldsV1).GetRawText());
+
+        // Without the option nothing is shared.
+        var c = JsonSerializer.Deserialize<V1Pod>(json, Plain)!;
+        var d = JsonSerializer.Deserialize<V1Pod>(json, Plain)!;
+        Assert.NotSame(c.Metadata.ManagedFields[0].FieldsV1, d.Metadata.ManagedFields[0].FieldsV1);
+        Assert.NotSame(c.Spec.Containers[0].Resources.Limits["cpu"], d.Spec.Containers[0].Resources.Limits["cpu"]);
+    }
+
+    [Fact]
+    public void Property_decoding_with_shared_values_equals_kubernetes_clients_decoding()
+    {
+        // Small pools make repeats (hits) as likely as fresh values (misses); quantities include KubernetesClient's
+        // number form, escapes and invalid text.
+        var quantity = Gen.Elements("\"100m\"", "\"256Mi\"", "\"1.5Gi\"", "2", "0.5", "\"\\u0031Ki\"", "\"1e3\"", "\"+1\"", "\"500M\"");
+        var fields = Gen.Sized(size => FieldSetGen(Math.Min(size, 12), depth: 0));
+        var pod = from fieldSet in Gen.OneOf(fields, Gen.Elements(FieldSet("a"), FieldSet("b")))
+                  from cpu in quantity
+                  from memory in quantity
+                  select """{"metadata":{"name":"p","managedFields":[{"manager":"m","operation":"Update","fieldsType":"FieldsV1","fieldsV1":""" + fieldSet
+                      + """}]},"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":""" + cpu + ""","memory":""" + memory
+                      + """},"requests":{"cpu":""" + cpu + """}}}]}}""";
+        Prop.ForAll(Arb.From(Gen.ListOf(pod).Select(l => l.ToArray())), pods =>
+        {
+            foreach (var json in pods)
+            {
+                if (Decode(json, Plain) != Decode(json, Shared))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }).QuietCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void Invalid_quantities_fail_as_kubernetes_clients_converter_fails()
+    {
+        var json = Pod(FieldSet("q"), cpu: "abc");
+        var expected = Assert.ThrowsAny<Exception>(() => JsonSerializer.Deserialize<V1Pod>(json, Plain));
+        var actual = Assert.ThrowsAny<Exception>(() => JsonSerializer.Deserialize<V1Pod>(json, Shared));
+        Assert.Equal(expected.GetType(), actual.GetType());
+        Assert.Equal(expected.Message, actual.Message);
+    }
+
+    [Fact]
+    public void Field_sets_split_across_buffer_segments_decode_correctly()
+    {
+        var json = Pod(FieldSet("segments"), cpu: "\"100m\"");
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var reader = new Utf8JsonReader(SegmentedBuffer.Split(bytes, 7), default);
+        var pod = JsonSerializer.Deserialize<V1Pod>(ref reader, Shared)!;
+        Assert.Equal(JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(json, Plain), Plain), JsonSerializer.Serialize(pod, Plain));
+    }
+
+    [Theory]
+    [InlineData("""{"f:a":{}}""", """{"f:b":{}}""")] // same length, other key
+    [InlineData("""{"f:a":{}}""", """{"f:a":[]}""")] // same length, other token types
+    [InlineData("""{"f:a":{},"f:b":1}""", """{"f:a":{},"f:b":2}""")] // other number
+    [InlineData("""{"f:\u0061":{}}""", """{"f:a":{}      }""")] // equal values, other text: not shared
+    public void Field_sets_with_other_tokens_are_not_the_same(string input, string shared)
+    {
+        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(input));
+        reader.Read();
+        Assert.False(DeduplicatingFieldsConverter.SameTokens(reader, Encoding.UTF8.GetBytes(shared), input.Length));
+        Assert.True(DeduplicatingFieldsConverter.SameTokens(reader, Encoding.UTF8.GetBytes(input), input.Length));
+    }
+
+    [Fact]
+    public void Concurrent_decoding_from_many_threads_yields_each_inputs_own_text()
+    {
+        // More distinct field sets than the table has slots: threads race to replace and spare the same slots.
+        var sets = Enumerable.Range(0, 10_000).Select(i => FieldSet("c" + i)).ToArray();
+        var documents = sets.Select(s => Encoding.UTF8.GetBytes(Pod(s, cpu: "\"100m\""))).ToArray();
+        var failures = 0;
+        Parallel.For(0, Environment.ProcessorCount * 4, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(4, Environment.ProcessorCount * 2) }, worker =>
+        {
+            for (var i = 0; i < documents.Length; i++)
+            {
+                var index = (i * 7 + (worker * 31)) % documents.Length;
+                var pod = JsonSerializer.Deserialize<V1Pod>(documents[index], Shared)!;
+                if (((JsonElement)pod.Metadata.ManagedFields[0].FieldsV1).GetRawText() != sets[index])
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        });
+        Assert.Equal(0, failures);
+    }
+
+    [Fact]
+    public void A_used_entry_survives_one_collision_and_an_unused_one_none()
+    {
+        var table = new SharedValueTable<string>(4);
+        table.Add(1, "hot");
+        table.Find(1)!.Used = true;
+        table.Add(5, "unique-1"); // same slot as 1: spares the used entry and is not stored
+        Assert.Equal("hot", table.Find(1)!.Value);
+        Assert.Null(table.Find(5));
+        table.Add(9, "unique-2"); // the spared entry was not used again: replaced
+        Assert.Null(table.Find(1));
+        Assert.Equal("unique-2", table.Find(9)!.Value);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SharedValueTable<string>(3));
+    }
+
+    // The object as KubernetesClient writes it back, or the failure's type and message.
+    private static string Decode(string json, JsonSerializerOptions options)
+    {
+        try
+        {
+            return JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(json, options), Plain);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or OverflowException or ArgumentException)
+        {
+            return e.GetType().Name + ": " + e.Message;
+        }
+    }
+
+    private static Gen<string> FieldSetGen(int size, int depth) =>
+        from count in Gen.Choose(0, Math.Max(0, size / (depth + 1)))
+        from keys in Gen.ArrayOf(Gen.Elements("f:a", "f:spec", ".", "k:{\\\"name\\\":\\\"web\\\"}", "f:\\u00e9", "f:x y"), count)
+        from children in Gen.ArrayOf(depth < 3 ? Gen.OneOf(Gen.Constant("{}"), Gen.Constant("1"), Gen.Constant("[\"v\"]"), FieldSetGen(size / 2, depth + 1)) : Gen.Constant("{}"), count)
+        select "{" + string.Join(",", keys.Distinct().Select((k, i) => $"\"{k}\":{children[i]}")) + "}";
+
+    private static string FieldSet(string tag) =>
+        "{\"f:metadata\":{\"f:labels\":{\".\":{},\"f:" + tag + "\":{}}},\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"web\\\"}\":{\".\":{},\"f:image\":{}}}}}";
+
+    private static string Pod(string fieldSet, string cpu) =>
+        """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"default","managedFields":[{"manager":"m","operation":"Update","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":"""
+        + fieldSet + """}]},"spec":{"containers":[{"name":"web","image":"nginx","resources":{"limits":{"cpu":""" + Quote(cpu) + """}}}]}}""";
+
+    private static string Quote(string quantity) => quantity.StartsWith('"') || quantity.All(char.IsDigit) && quantity.Length < 12 ? quantity : "\"" + quantity + "\"";
+}
