@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using k8s.Models;
+using KubeConsistency.Http;
 
 namespace KubeConsistency.KubernetesClient;
 

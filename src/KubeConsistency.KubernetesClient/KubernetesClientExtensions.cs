@@ -77,7 +77,7 @@ public static class KubernetesClientExtensions
     {
         ArgumentNullException.ThrowIfNull(factory);
         var source = client.Resource<T>(resource);
-        var scope = $"{resource?.Namespace}|{resource?.LabelSelector}|{resource?.FieldSelector}|{resource?.SkipManagedFields}|{resource?.DeduplicateValues}";
+        var scope = (resource ?? KubernetesResourceOptions.Default).InformerScope;
         return factory.GetOrAdd(source, scope, options =>
         {
             options = options with { MetadataAccessor = options.MetadataAccessor ?? KubernetesObjectAccessor<T>.Instance };
@@ -161,7 +161,7 @@ public static class KubernetesClientExtensions
         var source = client.MetadataResource(resource, options);
 
         // The factory keys by object type as well, so this never collides with GetOrAdd<V1Pod> of the same resource.
-        var scope = $"{options?.Namespace}|{options?.LabelSelector}|{options?.FieldSelector}|{options?.SkipManagedFields}|{options?.DeduplicateValues}";
+        var scope = (options ?? KubernetesResourceOptions.Default).InformerScope;
         return factory.GetOrAdd(source, scope, informerOptions =>
         {
             informerOptions = informerOptions with { MetadataAccessor = informerOptions.MetadataAccessor ?? KubernetesObjectAccessor<PartialObjectMetadata>.Instance };

@@ -21,7 +21,8 @@ internal static class KubernetesDecoding
 
     public static JsonSerializerOptions For(KubernetesResourceOptions? options)
     {
-        var index = (options?.SkipManagedFields == true ? 1 : 0) | (options?.DeduplicateValues == true ? 2 : 0);
+        options ??= KubernetesResourceOptions.Default;
+        var index = (options.SkipManagedFields ? 1 : 0) | (options.DeduplicateValues ? 2 : 0);
         var derived = Volatile.Read(ref s_derived[index]);
         if (derived is null)
         {

@@ -45,8 +45,15 @@ public sealed class KubernetesResourceOptions
     /// (namespaces, label keys and values, images, node names), <see cref="k8s.Models.ResourceQuantity"/> instances of the
     /// same text, and equal <c>managedFields[].fieldsV1</c> field sets (one boxed <see cref="System.Text.Json.JsonElement"/>).
     /// This cuts what a large cache retains and what its decode allocates. Values are equal to KubernetesClient's, with
-    /// the same types and text; only their identity is shared, and each shared type is immutable. Default
-    /// <see langword="false"/>.
+    /// the same types and text; only their identity is shared, and each shared type is immutable, so even code that
+    /// (against the cache's contract) changes a cached object cannot change another through them. Default
+    /// <see langword="true"/>; <see langword="false"/> decodes exactly as KubernetesClient does, instance for instance.
     /// </summary>
-    public bool DeduplicateValues { get; init; }
+    public bool DeduplicateValues { get; init; } = true;
+
+    /// <summary>The options when none are given.</summary>
+    internal static KubernetesResourceOptions Default { get; } = new();
+
+    /// <summary>What a shared informer factory keys informers of these options by (besides type and resource).</summary>
+    internal string InformerScope => $"{Namespace}|{LabelSelector}|{FieldSelector}|{SkipManagedFields}|{DeduplicateValues}";
 }

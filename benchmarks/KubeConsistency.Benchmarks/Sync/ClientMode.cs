@@ -29,7 +29,7 @@ internal static class ClientMode
 
             // KubernetesClient's k8s.Models.V1Pod, decoded with KubernetesClient's own serializer options, as
             // KubeConsistency.KubernetesClient's informers decode it.
-            // --skip-managed-fields / --dedup-strings: KubernetesResourceOptions.SkipManagedFields / DeduplicateValues;
+            // --skip-managed-fields / --no-dedup: KubernetesResourceOptions.SkipManagedFields / DeduplicateValues = false;
             // --transform forcache: KubernetesTransforms.ForCache after decoding.
             "k8s" => await RunAsync(args, K8sInfo(args), model, K8sTransform(args)),
 
@@ -47,14 +47,14 @@ internal static class ClientMode
         (JsonTypeInfo<k8s.Models.V1Pod>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(new KubeConsistency.KubernetesClient.KubernetesResourceOptions
         {
             SkipManagedFields = args.Flag("skip-managed-fields"),
-            DeduplicateValues = args.Flag("dedup-strings"),
+            DeduplicateValues = !args.Flag("no-dedup"),
         }).GetTypeInfo(typeof(k8s.Models.V1Pod));
 
     internal static JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata> MetaInfo(Args args) =>
         (JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(new KubeConsistency.KubernetesClient.KubernetesResourceOptions
         {
             SkipManagedFields = args.Flag("skip-managed-fields"),
-            DeduplicateValues = args.Flag("dedup-strings"),
+            DeduplicateValues = !args.Flag("no-dedup"),
         }).GetTypeInfo(typeof(KubeConsistency.KubernetesClient.PartialObjectMetadata));
 
     private static Func<k8s.Models.V1Pod, k8s.Models.V1Pod>? K8sTransform(Args args) => args.String("transform") switch
@@ -66,7 +66,7 @@ internal static class ClientMode
 
     internal static JsonTypeInfo<BenchPod> TypedInfo(Args args)
     {
-        // --dedup-strings: the library's DeduplicatingStringConverter for every string (shared repeated values).
+        // --dedup-strings: the library's DeduplicatingStringConverter and DeduplicatingJsonElementConverter (shared repeated values).
         JsonSerializerContext context = args.Flag("dedup-strings") ? BenchDedupJsonContext.Default : BenchJsonContext.Default;
         if (!args.Flag("case-insensitive"))
         {

@@ -28,6 +28,7 @@ internal static class Orchestrator
         ["quickjitloops0"] = new() { ["DOTNET_TC_QuickJitForLoops"] = "0" },
         ["nospin"] = new() { ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0" },
         ["dedup"] = [],
+        ["nodedup"] = [],
         ["skipmf"] = [],
         ["forcache"] = [],
         ["nogzip"] = [],
@@ -44,6 +45,7 @@ internal static class Orchestrator
     private static readonly Dictionary<string, string[]> VariantFlags = new(StringComparer.Ordinal)
     {
         ["dedup"] = ["--dedup-strings"],
+        ["nodedup"] = ["--no-dedup"],
         ["skipmf"] = ["--skip-managed-fields"],
         ["forcache"] = ["--transform", "forcache"],
         ["nogzip"] = ["--no-gzip"],
@@ -53,13 +55,14 @@ internal static class Orchestrator
 
     /// <summary>
     /// Whether a model runs a variant: the KubernetesClient peer has neither client flags nor a watch-list path, and the
-    /// k8s.Models decode options and transforms exist only for <c>k8s</c>.
+    /// k8s.Models decode options and transforms exist only for <c>k8s</c> and <c>meta</c>.
     /// </summary>
     private static bool Applies(string model, string path, string variant) => model switch
     {
         "kclient" => path == "list" && !FlagsOf(variant).Any(),
-        "k8s" or "meta" => true,
-        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache"),
+        // KubernetesClient models share values by default: "dedup" would repeat "default", "nodedup" opts out.
+        "k8s" or "meta" => !VariantParts(variant).Contains("dedup"),
+        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup"),
     };
 
     private static IEnumerable<string> FlagsOf(string variant) => VariantParts(variant).SelectMany(p => VariantFlags.GetValueOrDefault(p) ?? []);
@@ -350,7 +353,7 @@ internal static class Orchestrator
     private static List<string> ClientFlags(Args args)
     {
         var flags = new List<string>();
-        foreach (var flag in (string[])["breakdown", "no-index", "case-insensitive", "no-settle", "dedup-strings"])
+        foreach (var flag in (string[])["breakdown", "no-index", "case-insensitive", "no-settle", "dedup-strings", "no-dedup"])
         {
             if (args.Flag(flag))
             {

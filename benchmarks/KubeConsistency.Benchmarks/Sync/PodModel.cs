@@ -296,7 +296,7 @@ public sealed partial class BenchJsonContext : JsonSerializerContext;
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    Converters = [typeof(KubeConsistency.Http.DeduplicatingStringConverter)])]
+    Converters = [typeof(KubeConsistency.Http.DeduplicatingStringConverter), typeof(KubeConsistency.Http.DeduplicatingJsonElementConverter)])]
 [JsonSerializable(typeof(BenchPod))]
 [JsonSerializable(typeof(BenchPodList))]
 [JsonSerializable(typeof(BenchWatchEvent))]

@@ -84,8 +84,8 @@ public sealed class KubernetesTransformsTests
         Assert.Same(a.Metadata.NamespaceProperty, b.Metadata.NamespaceProperty);
         Assert.Same(a.Spec.Containers[0].Image, b.Spec.Containers[0].Image);
 
-        // The default decoding is untouched (a shared, process-wide option set).
-        var plain = h.Client.CreateInformer<V1Pod>(new KubernetesResourceOptions { Namespace = "default" });
+        // Decoding without sharing is untouched (each option set is shared process-wide).
+        var plain = h.Client.CreateInformer<V1Pod>(new KubernetesResourceOptions { Namespace = "default", DeduplicateValues = false });
         var plainRun = plain.RunAsync(stop.Token);
         await plain.WaitForSyncAsync().WaitAsync(Guard);
         Assert.True(plain.Indexer.TryGetByKey("default/a", out var full));

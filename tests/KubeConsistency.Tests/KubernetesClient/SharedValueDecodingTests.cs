@@ -4,6 +4,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using k8s;
 using k8s.Models;
+using KubeConsistency.Http;
 using KubeConsistency.KubernetesClient;
 
 namespace KubeConsistency.Tests.KubernetesClient;
@@ -17,6 +18,8 @@ public sealed class SharedValueDecodingTests
 {
     private static readonly JsonSerializerOptions Shared = KubernetesDecoding.For(new KubernetesResourceOptions { DeduplicateValues = true });
     private static readonly JsonSerializerOptions Plain = KubernetesClientConnections.JsonOptions;
+    private static readonly JsonSerializerOptions PlainElements = new() { Converters = { } };
+    private static readonly JsonSerializerOptions SharedElements = new() { Converters = { new DeduplicatingJsonElementConverter() } };
 
     [Fact]
     public void Equal_field_sets_and_quantities_decode_to_one_instance()
@@ -35,7 +38,10 @@ public sealed class SharedValueDecodingTests
         Assert.NotSame(a.Metadata.ManagedFields[0].FieldsV1, other.Metadata.ManagedFields[0].FieldsV1);
         Assert.Equal(FieldSet(unique + "x"), ((JsonElement)other.Metadata.ManagedFields[0].FieldsV1).GetRawText());
 
-        // Without the option nothing is shared.
+        // Sharing is the default; with it off nothing is shared.
+        Assert.Same(Shared, KubernetesDecoding.For(null));
+        Assert.Same(Shared, KubernetesDecoding.For(new KubernetesResourceOptions()));
+        Assert.NotSame(Shared, KubernetesDecoding.For(new KubernetesResourceOptions { DeduplicateValues = false }));
         var c = JsonSerializer.Deserialize<V1Pod>(json, Plain)!;
         var d = JsonSerializer.Deserialize<V1Pod>(json, Plain)!;
         Assert.NotSame(c.Metadata.ManagedFields[0].FieldsV1, d.Metadata.ManagedFields[0].FieldsV1);
@@ -70,6 +76,28 @@ public sealed class SharedValueDecodingTests
     }
 
     [Fact]
+    public void The_public_element_converter_shares_repeated_objects_and_arrays_and_leaves_scalars_alone()
+    {
+        var tag = Guid.NewGuid().ToString("N");
+        var json = "{\"a\":{\"f:" + tag + "\":{}},\"b\":[1,\"" + tag + "\"],\"c\":\"" + tag + "\",\"d\":{\"f:" + tag + "\":{}}}";
+        var first = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json, SharedElements)!;
+        var second = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json, SharedElements)!;
+        var plain = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json, PlainElements)!;
+        foreach (var key in (string[])["a", "b", "c", "d"])
+        {
+            Assert.Equal(plain[key].GetRawText(), first[key].GetRawText());
+            Assert.Equal(plain[key].GetRawText(), second[key].GetRawText());
+        }
+
+        // An element is a document and an index: sharing means the same document (Equals compares both).
+        Assert.Equal(first["a"], second["a"]);
+        Assert.Equal(first["a"], first["d"]);
+        Assert.Equal(first["b"], second["b"]);
+        Assert.NotEqual(first["c"], second["c"]);
+        Assert.Equal(json, JsonSerializer.Serialize(first, SharedElements));
+    }
+
+    [Fact]
     public void Invalid_quantities_fail_as_kubernetes_clients_converter_fails()
     {
         var json = Pod(FieldSet("q"), cpu: "abc");
@@ -98,8 +126,8 @@ public sealed class SharedValueDecodingTests
     {
         var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(input));
         reader.Read();
-        Assert.False(DeduplicatingFieldsConverter.SameTokens(reader, Encoding.UTF8.GetBytes(shared), input.Length));
-        Assert.True(DeduplicatingFieldsConverter.SameTokens(reader, Encoding.UTF8.GetBytes(input), input.Length));
+        Assert.False(DeduplicatingJsonElementConverter.SameTokens(reader, Encoding.UTF8.GetBytes(shared), input.Length));
+        Assert.True(DeduplicatingJsonElementConverter.SameTokens(reader, Encoding.UTF8.GetBytes(input), input.Length));
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace KubeConsistency.KubernetesClient;
+namespace KubeConsistency.Http;
 
 /// <summary>
 /// A fixed-size, lossy, lock-free table of decoded values that equal input decodes to, shared by every informer in the
