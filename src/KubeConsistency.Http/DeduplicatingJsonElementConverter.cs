@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -14,10 +15,10 @@ namespace KubeConsistency.Http;
 /// <remarks>
 /// <para>
 /// Shared elements come from documents that are not pooled, so they are immutable, never disposed and safe to read from
-/// any thread, like every element System.Text.Json decodes into a model. A shared element has exactly the text of the
-/// input: equality is decided on the input's tokens (type and raw bytes) and its length. A hit allocates nothing; it walks
-/// the input twice (hash, then compare) instead of building a document. Scalars, values longer than
-/// <see cref="MaxSharedLength"/> and values split across buffer segments decode as without this converter.
+/// any thread, like every element System.Text.Json decodes into a model. A shared element has exactly the bytes of the
+/// input (compared in full after a 64-bit hash). A hit allocates nothing: it walks the input's tokens once to find its
+/// end instead of building a document. Scalars, values longer than <see cref="MaxSharedLength"/> and values that a
+/// token splits across buffer segments decode as without this converter.
 /// </para>
 /// <para>
 /// All instances share one fixed-size, lossy table of 4,096 entries with second-chance replacement (a recurring value
@@ -60,20 +61,19 @@ public sealed class DeduplicatingJsonElementConverter : JsonConverter<JsonElemen
     /// </summary>
     internal static object ReadShared(ref Utf8JsonReader reader)
     {
-        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray) || reader.ValueSpan.Length != 1)
         {
             return JsonElement.ParseValue(ref reader);
         }
 
         var end = reader;
-        var hash = Hash(ref end);
-        var length = end.TokenStartIndex - reader.TokenStartIndex + 1;
-        if (hash is null || length > MaxSharedLength)
+        if (!TryFindContiguousEnd(ref end, out var raw))
         {
             return JsonElement.ParseValue(ref reader);
         }
 
-        if (Table.Find(hash.Value) is { } entry && SameTokens(reader, JsonMarshal.GetRawUtf8Value((JsonElement)entry.Value), length))
+        var hash = XxHash3.HashToUInt64(raw);
+        if (Table.Find(hash) is { } entry && JsonMarshal.GetRawUtf8Value((JsonElement)entry.Value).SequenceEqual(raw))
         {
             entry.Used = true;
             reader = end;
@@ -81,58 +81,53 @@ public sealed class DeduplicatingJsonElementConverter : JsonConverter<JsonElemen
         }
 
         object boxed = JsonElement.ParseValue(ref reader);
-        Table.Add(hash.Value, boxed);
+        Table.Add(hash, boxed);
         return boxed;
     }
 
     /// <summary>
-    /// Whether the value at <paramref name="input"/> (a copy) has the tokens of <paramref name="shared"/>, whose length
-    /// must be <paramref name="length"/>, the input's.
+    /// Walks <paramref name="reader"/> (a copy, on the value's first token) to the value's last token and returns the
+    /// value's bytes, when they are one contiguous span of at most <see cref="MaxSharedLength"/> bytes.
     /// </summary>
-    internal static bool SameTokens(Utf8JsonReader input, ReadOnlySpan<byte> shared, long length)
+    /// <remarks>
+    /// A reader over a sequence has no span for the whole value, so every token's bytes are checked to lie where they
+    /// would in one span starting at the first token; a segment boundary falls between two checked tokens (a token that
+    /// spans one has a value sequence and ends the walk), so the check proves that each boundary is contiguous in memory.
+    /// </remarks>
+    internal static bool TryFindContiguousEnd(ref Utf8JsonReader reader, out ReadOnlySpan<byte> raw)
     {
-        if (shared.Length != length)
+        raw = default;
+        ref var start = ref MemoryMarshal.GetReference(reader.ValueSpan);
+        var startIndex = reader.TokenStartIndex;
+        var depth = reader.CurrentDepth;
+        while (reader.Read())
         {
-            return false;
-        }
-
-        var depth = input.CurrentDepth;
-        var other = new Utf8JsonReader(shared);
-        other.Read();
-        while (true)
-        {
-            if (input.TokenType != other.TokenType || !input.ValueSpan.SequenceEqual(other.ValueSpan))
+            if (reader.HasValueSequence)
             {
                 return false;
             }
 
-            if (input.CurrentDepth == depth && input.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray)
+            var offset = reader.TokenStartIndex - startIndex;
+            if (offset >= MaxSharedLength)
             {
+                return false;
+            }
+
+            // A string's or a property name's bytes start after its opening quote.
+            var valueOffset = reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName ? offset + 1 : offset;
+            var value = reader.ValueSpan;
+            if (!value.IsEmpty && !Unsafe.AreSame(ref MemoryMarshal.GetReference(value), ref Unsafe.Add(ref start, (nint)valueOffset)))
+            {
+                return false;
+            }
+
+            if (reader.CurrentDepth == depth && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray)
+            {
+                raw = MemoryMarshal.CreateReadOnlySpan(ref start, (int)offset + 1);
                 return true;
             }
-
-            input.Read();
-            other.Read();
         }
-    }
 
-    // Walks `reader` (a copy) from the value's first token to its last, hashing each token's type and raw bytes; null
-    // when a token spans buffer segments (such values are not shared).
-    private static ulong? Hash(ref Utf8JsonReader reader)
-    {
-        var depth = reader.CurrentDepth;
-        var hash = 0UL;
-        do
-        {
-            if (reader.HasValueSequence)
-            {
-                return null;
-            }
-
-            hash = XxHash3.HashToUInt64(reader.ValueSpan, (long)(hash ^ (ulong)reader.TokenType));
-        }
-        while (reader.Read() && !(reader.CurrentDepth == depth && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray));
-
-        return hash;
+        return false;
     }
 }

@@ -121,13 +121,50 @@ public sealed class SharedValueDecodingTests
     [InlineData("""{"f:a":{}}""", """{"f:b":{}}""")] // same length, other key
     [InlineData("""{"f:a":{}}""", """{"f:a":[]}""")] // same length, other token types
     [InlineData("""{"f:a":{},"f:b":1}""", """{"f:a":{},"f:b":2}""")] // other number
-    [InlineData("""{"f:\u0061":{}}""", """{"f:a":{}      }""")] // equal values, other text: not shared
-    public void Field_sets_with_other_tokens_are_not_the_same(string input, string shared)
+    [InlineData("""{"f:\u0061":{}}""", """{"f:a":{}      }""")] // equal values, other text
+    [InlineData("""[1,2]""", """[1, 2]""")]
+    public void Values_of_other_bytes_keep_their_own_text(string first, string second)
     {
-        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(input));
+        // A fresh tag keeps other tests' values out of the way; each is decoded twice (miss, then hit).
+        var tag = Guid.NewGuid().ToString("N");
+        string Wrap(string value) => "{\"" + tag + "\":" + value + "}";
+        foreach (var value in (string[])[first, second, first, second])
+        {
+            var decoded = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Wrap(value), SharedElements)!;
+            Assert.Equal(value, decoded[tag].GetRawText());
+        }
+    }
+
+    [Fact]
+    public void The_value_is_found_in_one_span_only_when_its_bytes_are_contiguous()
+    {
+        var bytes = Encoding.UTF8.GetBytes("""{"a":{"f:b":{},"c":[1,"x"]},"d":2}""");
+        var reader = new Utf8JsonReader(bytes);
         reader.Read();
-        Assert.False(DeduplicatingJsonElementConverter.SameTokens(reader, Encoding.UTF8.GetBytes(shared), input.Length));
-        Assert.True(DeduplicatingJsonElementConverter.SameTokens(reader, Encoding.UTF8.GetBytes(input), input.Length));
+        reader.Read();
+        reader.Read();
+        Assert.True(DeduplicatingJsonElementConverter.TryFindContiguousEnd(ref reader, out var raw));
+        Assert.Equal("""{"f:b":{},"c":[1,"x"]}""", Encoding.UTF8.GetString(raw));
+        Assert.Equal(JsonTokenType.EndObject, reader.TokenType);
+
+        // The same bytes in segments that are not adjacent in memory: never one span (at 14 bytes no token spans two
+        // segments, so only the address check can tell).
+        foreach (var size in (int[])[1, 3, 14])
+        {
+            var segmented = new Utf8JsonReader(SegmentedBuffer.Split(bytes, size), default);
+            segmented.Read();
+            segmented.Read();
+            segmented.Read();
+            Assert.False(DeduplicatingJsonElementConverter.TryFindContiguousEnd(ref segmented, out _));
+        }
+
+        // Segments that are slices of one array are contiguous: the value is one span again.
+        var adjacent = new Utf8JsonReader(SegmentedBuffer.Split(bytes, 14, adjacent: true), default);
+        adjacent.Read();
+        adjacent.Read();
+        adjacent.Read();
+        Assert.True(DeduplicatingJsonElementConverter.TryFindContiguousEnd(ref adjacent, out var joined));
+        Assert.Equal("""{"f:b":{},"c":[1,"x"]}""", Encoding.UTF8.GetString(joined));
     }
 
     [Fact]

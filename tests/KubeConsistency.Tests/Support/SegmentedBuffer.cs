@@ -5,14 +5,18 @@ namespace KubeConsistency.Tests;
 /// <summary>Multi-segment buffers, so that a reader exposes values as sequences instead of spans.</summary>
 internal static class SegmentedBuffer
 {
-    /// <summary>Splits <paramref name="bytes"/> into segments of <paramref name="size"/> bytes.</summary>
-    public static ReadOnlySequence<byte> Split(byte[] bytes, int size)
+    /// <summary>
+    /// Splits <paramref name="bytes"/> into segments of <paramref name="size"/> bytes, each its own array
+    /// (<paramref name="adjacent"/>: slices of <paramref name="bytes"/>, so that the segments are contiguous in memory).
+    /// </summary>
+    public static ReadOnlySequence<byte> Split(byte[] bytes, int size, bool adjacent = false)
     {
         Segment? first = null;
         Segment? last = null;
         for (var i = 0; i < bytes.Length; i += size)
         {
             var chunk = bytes.AsMemory(i, Math.Min(size, bytes.Length - i));
+            chunk = adjacent ? chunk : chunk.ToArray();
             if (last is null)
             {
                 first = last = new Segment(chunk, 0);
