@@ -99,6 +99,10 @@ internal static class ClientMode
         var skipManagedFields = args.Flag("skip-managed-fields");
         var transformName = args.String("transform", "none");
         var gzip = !args.Flag("no-gzip");
+
+        // --gc-batch: GCSettings.LatencyMode = Batch until the informer has synced (what an application can do in code
+        // instead of setting System.GC.Concurrent=false for the whole process).
+        var gcBatch = args.Flag("gc-batch");
         args.RejectUnknown();
         if (path is not ("list" or "watchlist"))
         {
@@ -125,10 +129,17 @@ internal static class ClientMode
         var counter = new CountingHandler<T>(watchEvents, warmupEvents);
         TimedListWatch<T>? timed = null;
         using var stop = new CancellationTokenSource();
+        var latency = System.Runtime.GCSettings.LatencyMode;
+        if (gcBatch)
+        {
+            System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.Batch;
+        }
+
         var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform, metadataOnly);
         try
         {
             await informer.WaitForSyncAsync().WaitAsync(timeout);
+            System.Runtime.GCSettings.LatencyMode = latency;
         }
         catch (TimeoutException)
         {

@@ -29,6 +29,7 @@ internal static class Orchestrator
         ["nospin"] = new() { ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0" },
         ["dedup"] = [],
         ["nodedup"] = [],
+        ["gcbatch"] = [],
         ["skipmf"] = [],
         ["forcache"] = [],
         ["nogzip"] = [],
@@ -46,6 +47,7 @@ internal static class Orchestrator
     {
         ["dedup"] = ["--dedup-strings"],
         ["nodedup"] = ["--no-dedup"],
+        ["gcbatch"] = ["--gc-batch"],
         ["skipmf"] = ["--skip-managed-fields"],
         ["forcache"] = ["--transform", "forcache"],
         ["nogzip"] = ["--no-gzip"],
