@@ -19,14 +19,11 @@ internal sealed class DeduplicatingQuantityConverter(JsonConverter<ResourceQuant
 
     private static readonly SharedValueTable<SharedQuantity> Table = new(1 << 12);
 
-    /// <summary>The converter this one defers to for everything it does not share.</summary>
-    public JsonConverter<ResourceQuantity> Inner { get; } = inner;
-
     public override ResourceQuantity? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         if (reader.TokenType != JsonTokenType.String || reader.HasValueSequence || reader.ValueIsEscaped || reader.ValueSpan.Length > MaxSharedLength)
         {
-            return Inner.Read(ref reader, typeToConvert, options);
+            return inner.Read(ref reader, typeToConvert, options);
         }
 
         var text = reader.ValueSpan;
@@ -39,7 +36,7 @@ internal sealed class DeduplicatingQuantityConverter(JsonConverter<ResourceQuant
 
         // A copy: the reader's span is the serializer's buffer.
         var copy = text.ToArray();
-        var quantity = Inner.Read(ref reader, typeToConvert, options);
+        var quantity = inner.Read(ref reader, typeToConvert, options);
         if (quantity is not null)
         {
             Table.Add(hash, new SharedQuantity(copy, quantity));
@@ -48,7 +45,7 @@ internal sealed class DeduplicatingQuantityConverter(JsonConverter<ResourceQuant
         return quantity;
     }
 
-    public override void Write(Utf8JsonWriter writer, ResourceQuantity value, JsonSerializerOptions options) => Inner.Write(writer, value, options);
+    public override void Write(Utf8JsonWriter writer, ResourceQuantity value, JsonSerializerOptions options) => inner.Write(writer, value, options);
 
     private sealed record SharedQuantity(byte[] Text, ResourceQuantity Quantity);
 }

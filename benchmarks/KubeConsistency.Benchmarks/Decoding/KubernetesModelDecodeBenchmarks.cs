@@ -30,7 +30,7 @@ public class KubernetesModelDecodeBenchmarks
         _pods = new byte[Pods][];
         for (var i = 0; i < Pods; i++)
         {
-            var (ns, name, pod, status) = PodGenerator.Create(i, namespaces: 100);
+            var (_, _, pod, status) = PodGenerator.Create(i, namespaces: 100);
             var meta = pod["metadata"]!.AsObject();
             meta["uid"] = Guid.NewGuid().ToString();
             meta["resourceVersion"] = (1000 + i).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -39,7 +39,6 @@ public class KubernetesModelDecodeBenchmarks
             var ip = status["status"]!["podIP"]!.GetValue<string>();
             meta["managedFields"] = JsonNode.Parse(ManagedFields(ownerUid, ip));
             pod["status"] = status["status"]!.DeepClone();
-            _ = (ns, name);
             _pods[i] = Encoding.UTF8.GetBytes(pod.ToJsonString());
         }
 
