@@ -22,6 +22,8 @@ internal static class Orchestrator
         ["svr-1heap"] = new() { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "0", ["DOTNET_GCHeapCount"] = "1" },
         ["gen0-64m"] = new() { ["DOTNET_GCgen0size"] = "4000000" },
         ["gen0-64m-nonconc"] = new() { ["DOTNET_GCgen0size"] = "4000000", ["DOTNET_gcConcurrent"] = "0" },
+        ["gen0-256m"] = new() { ["DOTNET_GCgen0size"] = "10000000" },
+        ["retainvm"] = new() { ["DOTNET_GCRetainVM"] = "1" },
         ["conserve"] = new() { ["DOTNET_GCConserveMemory"] = "7" },
         ["pgo0"] = new() { ["DOTNET_TieredPGO"] = "0" },
         ["tc0"] = new() { ["DOTNET_TieredCompilation"] = "0" },
