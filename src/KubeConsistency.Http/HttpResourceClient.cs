@@ -115,7 +115,11 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
         }
     }
 
-    public async IAsyncEnumerable<WatchEvent<T>> WatchAsync(WatchOptions options, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    // Reads its events from the response's buffer, awaiting only for the network: it never blocks its caller.
+    public IAsyncEnumerable<WatchEvent<T>> WatchAsync(WatchOptions options, CancellationToken cancellationToken = default) =>
+        new NonBlockingWatchStream<T>(WatchCoreAsync(options, cancellationToken));
+
+    private async IAsyncEnumerable<WatchEvent<T>> WatchCoreAsync(WatchOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var path = WatchPath(options);

@@ -233,6 +233,7 @@ internal static class ClientMode
             watch["eventsPerSecond"] = delivered > 1 ? Math.Round((delivered - 1) / seconds) : 0;
             watch["cpuUsPerEvent"] = delivered > 0 ? Math.Round(watch["cpuMs"]!.GetValue<double>() * 1000 / delivered, 2) : 0;
             watch["allocatedBytesPerEvent"] = delivered > 0 ? watch["allocatedBytes"]!.GetValue<long>() / delivered : 0;
+            watch["workItemsPerEvent"] = delivered > 0 ? Math.Round(watch["threadPoolWorkItems"]!.GetValue<long>() / (double)delivered, 3) : 0;
             watch["wireBytesPerEvent"] = delivered > 0 ? (wire.BytesRead - wire0) / delivered : 0;
             watch["reflector"] = informer.Statistics.ToString();
             self.Refresh();

@@ -33,6 +33,8 @@ internal sealed class Snapshot
 
     public long JitMethods { get; private init; }
 
+    public long ThreadPoolWorkItems { get; private init; }
+
     public Dictionary<int, (string Name, double CpuMs)> Threads { get; private init; } = [];
 
     public static Snapshot Take(bool threads = true)
@@ -51,6 +53,7 @@ internal sealed class Snapshot
             GcPause = GC.GetTotalPauseDuration(),
             Jit = JitInfo.GetCompilationTime(),
             JitMethods = JitInfo.GetCompiledMethodCount(),
+            ThreadPoolWorkItems = ThreadPool.CompletedWorkItemCount,
             Threads = threads ? ProcStats.Threads() : [],
         };
     }
@@ -71,6 +74,7 @@ internal sealed class Snapshot
             ["gcPauseMs"] = Ms(GcPause - start.GcPause),
             ["jitMs"] = Ms(Jit - start.Jit),
             ["jitMethods"] = JitMethods - start.JitMethods,
+            ["threadPoolWorkItems"] = ThreadPoolWorkItems - start.ThreadPoolWorkItems,
         };
         if (Threads.Count > 0)
         {

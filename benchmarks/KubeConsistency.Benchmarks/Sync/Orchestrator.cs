@@ -494,7 +494,7 @@ internal static class Orchestrator
         foreach (var g in runs.Select(r => r!.AsObject()).GroupBy(r => r["pacing"]!.GetValue<string>() + " " + r["variant"]!.GetValue<string>()))
         {
             var o = new JsonObject { ["variant"] = g.Key, ["runs"] = g.Count(), ["allComplete"] = g.All(r => r["watch"]?["complete"]?.GetValue<bool>() == true) };
-            foreach (var metric in (string[])["watch.updates", "watch.eventsPerSecond", "watch.cpuMs", "watch.cpuUsPerEvent", "watch.allocatedBytesPerEvent", "watch.wireBytesPerEvent", "watch.gen0", "watch.gen1", "watch.gen2", "watch.gcPauseMs", "watch.peakWorkingSetBytes", "generator.eventsPerSecond", "generator.serverCpuSeconds", "loadBefore"])
+            foreach (var metric in (string[])["watch.updates", "watch.eventsPerSecond", "watch.cpuMs", "watch.cpuUsPerEvent", "watch.allocatedBytesPerEvent", "watch.workItemsPerEvent", "watch.wireBytesPerEvent", "watch.gen0", "watch.gen1", "watch.gen2", "watch.gcPauseMs", "watch.peakWorkingSetBytes", "generator.eventsPerSecond", "generator.serverCpuSeconds", "loadBefore"])
             {
                 var values = g.Select(r => Get(r, metric)).Where(v => v is not null).Select(v => v!.Value).ToList();
                 if (values.Count > 0)
@@ -545,14 +545,14 @@ internal static class Orchestrator
     {
         var sb = new StringBuilder();
         sb.AppendLine();
-        sb.AppendLine("| variant | runs | updates | delivered ev/s (min–max) | generated ev/s | client CPU µs/event | client alloc B/event | wire B/event | gen0/1/2 | GC pause ms | peak RSS MiB | load |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+        sb.AppendLine("| variant | runs | updates | delivered ev/s (min–max) | generated ev/s | client CPU µs/event | client alloc B/event | thread-pool work items/event | wire B/event | gen0/1/2 | GC pause ms | peak RSS MiB | load |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
         foreach (var m in medians.Select(x => x!.AsObject()))
         {
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {m["variant"]} | {m["runs"]}{(m["allComplete"]!.GetValue<bool>() ? "" : " (INCOMPLETE)")} | {D(m, "watch.updates"):0} " +
                 $"| {D(m, "watch.eventsPerSecond"):0} ({D(m, "watch.eventsPerSecond.min"):0}–{D(m, "watch.eventsPerSecond.max"):0}) | {D(m, "generator.eventsPerSecond"):0} " +
-                $"| {D(m, "watch.cpuUsPerEvent"):0.0} | {D(m, "watch.allocatedBytesPerEvent"):0} | {D(m, "watch.wireBytesPerEvent"):0} | {D(m, "watch.gen0"):0}/{D(m, "watch.gen1"):0}/{D(m, "watch.gen2"):0} " +
+                $"| {D(m, "watch.cpuUsPerEvent"):0.0} | {D(m, "watch.allocatedBytesPerEvent"):0} | {D(m, "watch.workItemsPerEvent"):0.00} | {D(m, "watch.wireBytesPerEvent"):0} | {D(m, "watch.gen0"):0}/{D(m, "watch.gen1"):0}/{D(m, "watch.gen2"):0} " +
                 $"| {D(m, "watch.gcPauseMs"):0} | {Mib(D(m, "watch.peakWorkingSetBytes")):0} | {D(m, "loadBefore"):0.00} |"));
         }
 

@@ -54,7 +54,7 @@ public static class RealFifo
 /// <summary>
 /// An ordered list of single deltas without per-key coalescing (Go: <c>RealFIFO</c>, §2.2–§2.4).
 /// </summary>
-internal sealed class RealFifo<T> : IDeltaQueue<T>
+internal sealed class RealFifo<T> : IDeltaQueue<T>, IConsumerWakeBatching
     where T : class
 {
     private const int UnlockThreshold = 2 * RealFifo.BatchSize;
@@ -80,6 +80,8 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
     private bool _closed;
     private bool _hasSynced;
     private TaskCompletionSource? _waiter;
+    private volatile bool _holdWakes;
+    private int _heldWakes;
     private int _consuming;
     private int _processing;
 
@@ -128,6 +130,18 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
             lock (_lock)
             {
                 return _items.Count;
+            }
+        }
+    }
+
+    /// <summary>A consumer is waiting for a delta and has not been woken: what the wake-holding tests observe.</summary>
+    internal bool IsConsumerWaiting
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _waiter is not null;
             }
         }
     }
@@ -238,7 +252,7 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
         lock (_lock)
         {
             _items.Add(new Delta<T>(DeltaType.Bookmark, new BookmarkInfo(resourceVersion)));
-            WakeLocked();
+            WakeOrHoldLocked();
         }
     }
 
@@ -494,7 +508,8 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
             }
 
             _items.Add(new Delta<T>(type, transformed, key, _keyFunc));
-            AfterEnqueueLocked();
+            _metrics?.SetQueuedItems(_items.Count);
+            WakeOrHoldLocked();
         }
     }
 
@@ -576,8 +591,41 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>
         WakeLocked();
     }
 
+    public void HoldConsumerWakes() => _holdWakes = true;
+
+    public void ReleaseConsumerWakes()
+    {
+        _holdWakes = false;
+
+        // Only this thread adds held wakes, so a zero read here is exact; anything else resets them to zero.
+        if (Volatile.Read(ref _heldWakes) == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_heldWakes > 0)
+            {
+                WakeLocked();
+            }
+        }
+    }
+
+    private void WakeOrHoldLocked()
+    {
+        if (_waiter is not null && _holdWakes && _heldWakes < IConsumerWakeBatching.MaxHeld)
+        {
+            _heldWakes++;
+            return;
+        }
+
+        WakeLocked();
+    }
+
     private void WakeLocked()
     {
+        _heldWakes = 0;
         var waiter = _waiter;
         _waiter = null;
         waiter?.TrySetResult();

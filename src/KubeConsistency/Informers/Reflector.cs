@@ -534,51 +534,79 @@ internal sealed class Reflector<T>
 
     private async Task HandleWatchAsync(IAsyncEnumerator<WatchEvent<T>> stream, bool propagateImmediately, WatchCancellation cancellation, StrongBox<long> events)
     {
-        var propagate = propagateImmediately;
-        while (await stream.MoveNextAsync().ConfigureAwait(false))
+        // Back-to-back events from a stream that never blocks wake the consumer once, not once each (IConsumerWakeBatching).
+        var batching = stream is INonBlockingWatchEnumerator ? _o.Queue as IConsumerWakeBatching : null;
+        try
         {
-            var e = stream.Current;
-            events.Value++;
-            Interlocked.Increment(ref _events);
-            cancellation.Pet();
-
-            try
+            var propagate = propagateImmediately;
+            while (true)
             {
-                switch (e.Type)
+                var next = stream.MoveNextAsync();
+                if (!next.IsCompleted)
                 {
-                    case WatchEventType.Added:
-                        _o.Queue.Add(e.Object!);
-                        break;
-                    case WatchEventType.Modified:
-                        _o.Queue.Update(e.Object!);
-                        break;
-                    case WatchEventType.Deleted:
-                        _o.Queue.Delete(e.Object!);
-                        break;
-                    case WatchEventType.Bookmark:
-                        // Always forwarded, whatever the propagation rule below (§5.3).
-                        _o.Queue.Bookmark(e.ResourceVersion);
-                        break;
+                    batching?.ReleaseConsumerWakes();
                 }
-            }
-            catch (Exception ex) when (ex is KeyException or ArgumentException)
-            {
-                Interlocked.Increment(ref _rejectedEvents);
-                _o.Logger.EventRejected(_o.Name, e.Type.ToString(), e.ResourceVersion, ex);
-            }
 
-            // A watch started from "" or "0" replays synthetic ADDED events out of RV order: do not advance the
-            // RV until a non-Added event arrives (§5.3).
-            if (e.Type != WatchEventType.Added)
-            {
-                propagate = true;
-            }
+                if (!await next.ConfigureAwait(false))
+                {
+                    return;
+                }
 
-            if (propagate)
-            {
-                _lastSyncResourceVersion = e.ResourceVersion;
+                batching?.HoldConsumerWakes();
+                propagate = Apply(stream.Current, propagate, cancellation, events);
             }
         }
+        finally
+        {
+            batching?.ReleaseConsumerWakes();
+        }
+    }
+
+    /// <summary>One watch event into the queue; returns whether the RV now propagates (§5.3).</summary>
+    private bool Apply(WatchEvent<T> e, bool propagate, WatchCancellation cancellation, StrongBox<long> events)
+    {
+        events.Value++;
+        Interlocked.Increment(ref _events);
+        cancellation.Pet();
+
+        try
+        {
+            switch (e.Type)
+            {
+                case WatchEventType.Added:
+                    _o.Queue.Add(e.Object!);
+                    break;
+                case WatchEventType.Modified:
+                    _o.Queue.Update(e.Object!);
+                    break;
+                case WatchEventType.Deleted:
+                    _o.Queue.Delete(e.Object!);
+                    break;
+                case WatchEventType.Bookmark:
+                    // Always forwarded, whatever the propagation rule below (§5.3).
+                    _o.Queue.Bookmark(e.ResourceVersion);
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is KeyException or ArgumentException)
+        {
+            Interlocked.Increment(ref _rejectedEvents);
+            _o.Logger.EventRejected(_o.Name, e.Type.ToString(), e.ResourceVersion, ex);
+        }
+
+        // A watch started from "" or "0" replays synthetic ADDED events out of RV order: do not advance the
+        // RV until a non-Added event arrives (§5.3).
+        if (e.Type != WatchEventType.Added)
+        {
+            propagate = true;
+        }
+
+        if (propagate)
+        {
+            _lastSyncResourceVersion = e.ResourceVersion;
+        }
+
+        return propagate;
     }
 
     private async Task RunResyncAsync(CancellationTokenSource watchStop, StrongBox<Exception?> failure, CancellationToken cancellationToken)

@@ -33,7 +33,10 @@ public sealed class FakeListWatch : IListWatch<TestPod>
 
     /// <summary>Every stream records on its <see cref="WatchSession"/> when the consumer disposes it (see <see cref="WatchSession.Disposed"/>).</summary>
     public IAsyncEnumerable<WatchEvent<TestPod>> WatchAsync(WatchOptions options, CancellationToken cancellationToken = default) =>
-        new DisposalTrackingStream(this, options, cancellationToken);
+        NonBlocking ? new NonBlockingWatchStream<TestPod>(new DisposalTrackingStream(this, options, cancellationToken)) : new DisposalTrackingStream(this, options, cancellationToken);
+
+    /// <summary>Hands out streams marked as never blocking, as our HTTP client's are (its events come from a channel, so they are).</summary>
+    public bool NonBlocking { get; init; }
 
     private async IAsyncEnumerable<WatchEvent<TestPod>> StreamAsync(WatchOptions options, StrongBox<WatchSession?> opened, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
