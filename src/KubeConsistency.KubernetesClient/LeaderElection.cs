@@ -94,7 +94,11 @@ public static partial class LeaderElection
             var outcome = await RunTermAsync(leaseLock, options, whileLeading, logger, cancellationToken).ConfigureAwait(false);
             if (outcome.Stopped && options.ReleaseOnStop)
             {
-                await ReleaseAsync(leaseLock, logger).ConfigureAwait(false);
+                // A lock of its own: KubernetesClient's elector can leave a renewal in flight after cancellation, and a
+                // LeaseLock caches the object it last read, so sharing one would let that renewal swap the cached object.
+                var releaseLock = new LeaseLock(client, options.LeaseNamespace, options.LeaseName, options.Identity);
+                using var timeout = new CancellationTokenSource(ReleaseTimeout);
+                await ReleaseAsync(releaseLock, logger, timeout.Token).ConfigureAwait(false);
             }
 
             outcome.Failure?.Throw();
@@ -180,27 +184,46 @@ public static partial class LeaderElection
         return new TermOutcome(Stopped: cancellationToken.IsCancellationRequested || Volatile.Read(ref workEndedWhileLeading), Failure: null);
     }
 
-    private static async Task ReleaseAsync(LeaseLock leaseLock, ILogger logger)
+    private static readonly TimeSpan ReleaseTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many read-then-update rounds a release tries; a failed update is almost always a 409 from a renewal that was still in flight.</summary>
+    internal const int ReleaseAttempts = 5;
+
+    /// <summary>Shortens the Lease to one second if this replica still holds it, re-reading after a failed update.</summary>
+    /// <returns><see langword="true"/> when the Lease was shortened or is no longer ours; <see langword="false"/> when every attempt failed (logged).</returns>
+    internal static async Task<bool> ReleaseAsync(ILock leaseLock, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            var record = await leaseLock.GetAsync(timeout.Token).ConfigureAwait(false);
-            if (record?.HolderIdentity != leaseLock.Identity)
+            for (var attempt = 1; attempt <= ReleaseAttempts; attempt++)
             {
-                return;
+                var record = await leaseLock.GetAsync(cancellationToken).ConfigureAwait(false);
+                if (record?.HolderIdentity != leaseLock.Identity)
+                {
+                    return true;
+                }
+
+                // KubernetesClient's elector treats a Lease without a holder as missing (it tries to create it and gets
+                // 409), so the holder stays and the Lease is shortened instead: a standby takes over one second after it
+                // sees this.
+                record.LeaseDurationSeconds = 1;
+                record.RenewTime = DateTime.UtcNow;
+
+                // The lock reports a rejected update (409 after a concurrent renewal, or any HTTP error) as false.
+                if (await leaseLock.UpdateAsync(record, cancellationToken).ConfigureAwait(false))
+                {
+                    return true;
+                }
             }
 
-            // KubernetesClient's elector treats a Lease without a holder as missing (it tries to create it and gets 409),
-            // so the holder stays and the Lease is shortened instead: a standby takes over one second after it sees this.
-            record.LeaseDurationSeconds = 1;
-            record.RenewTime = DateTime.UtcNow;
-            await leaseLock.UpdateAsync(record, timeout.Token).ConfigureAwait(false);
+            LogReleaseFailed(logger, ReleaseAttempts, null);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogReleaseFailed(logger, ex);
+            LogReleaseFailed(logger, ReleaseAttempts, ex);
         }
+
+        return false;
     }
 
     private readonly record struct TermOutcome(bool Stopped, System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure);
@@ -214,6 +237,6 @@ public static partial class LeaderElection
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Leader election on Lease {Namespace}/{Name} failed an attempt")]
     private static partial void LogElectionError(ILogger logger, string @namespace, string name, Exception error);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Releasing the Lease failed; a standby takes over when it expires")]
-    private static partial void LogReleaseFailed(ILogger logger, Exception error);
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Releasing the Lease failed (up to {Attempts} attempts); a standby takes over when it expires")]
+    private static partial void LogReleaseFailed(ILogger logger, int attempts, Exception? error);
 }
