@@ -82,7 +82,8 @@ public sealed class DeduplicatingStringConverter : JsonConverter<string>
         writer.WritePropertyName(value);
     }
 
-    private static string Get(ref Utf8JsonReader reader)
+    /// <summary>The string or property name at the reader, shared when it is short unescaped ASCII (also used for dictionary keys).</summary>
+    internal static string Get(ref Utf8JsonReader reader)
     {
         if (reader.HasValueSequence || reader.ValueIsEscaped)
         {

@@ -79,6 +79,13 @@ internal static class KubernetesDecoding
         {
             options.Converters.Add(new DeduplicatingStringConverter());
 
+            // Labels, annotations and resource lists: keys shared too (the serializer's own converter allocates each).
+            if (baseline.ReferenceHandler is null)
+            {
+                options.Converters.Add(new DeduplicatingKeyDictionaryConverter<string>());
+                options.Converters.Add(new DeduplicatingKeyDictionaryConverter<ResourceQuantity>());
+            }
+
             // KubernetesClient names its quantity converter on the type; one the application registered wins over both.
             if (baseline.GetConverter(typeof(ResourceQuantity)) is ResourceQuantityJsonConverter original)
             {
