@@ -11,9 +11,10 @@ namespace KubeConsistency.Http;
 /// <remarks>
 /// System.Text.Json's dictionary converter transcodes every key into a fresh string before it asks the key converter
 /// (it keeps that string for the error path), so a key converter alone cannot share keys: every pod's
-/// <c>app.kubernetes.io/name</c> and <c>cpu</c> was a throwaway string. Same entries, same duplicate-key rule
-/// (<see cref="JsonSerializerOptions.AllowDuplicateProperties"/>); writes apply <see cref="JsonSerializerOptions.DictionaryKeyPolicy"/>
-/// as System.Text.Json does. Not for options with a <see cref="JsonSerializerOptions.ReferenceHandler"/> (metadata keys).
+/// <c>app.kubernetes.io/name</c> and <c>cpu</c> was a throwaway string. Same entries (a repeated key: the last wins);
+/// writes apply <see cref="JsonSerializerOptions.DictionaryKeyPolicy"/> as System.Text.Json does. Only for options that
+/// allow duplicate properties, have no <see cref="JsonSerializerOptions.ReferenceHandler"/> (metadata keys) and no string
+/// converter of their own (keys would go through it).
 /// </remarks>
 /// <typeparam name="TValue">The dictionary's value type.</typeparam>
 internal sealed class DeduplicatingKeyDictionaryConverter<TValue> : JsonConverter<IDictionary<string, TValue>>
@@ -40,14 +41,7 @@ internal sealed class DeduplicatingKeyDictionaryConverter<TValue> : JsonConverte
             var value = reader.TokenType == JsonTokenType.Null && !valueConverter.HandleNull
                 ? default!
                 : valueConverter.Read(ref reader, typeof(TValue), options)!;
-            if (options.AllowDuplicateProperties)
-            {
-                result[key] = value;
-            }
-            else if (!result.TryAdd(key, value))
-            {
-                throw new JsonException($"Duplicate property '{key}' encountered during deserialization of type '{typeToConvert}'.");
-            }
+            result[key] = value;
         }
 
         return result;

@@ -80,7 +80,8 @@ internal static class KubernetesDecoding
             options.Converters.Add(new DeduplicatingStringConverter());
 
             // Labels, annotations and resource lists: keys shared too (the serializer's own converter allocates each).
-            if (baseline.ReferenceHandler is null)
+            // Only where the serializer's own key path would read them as DeduplicatingStringConverter.Get does.
+            if (baseline.ReferenceHandler is null && baseline.AllowDuplicateProperties && !baseline.Converters.Any(static c => c.CanConvert(typeof(string))))
             {
                 options.Converters.Add(new DeduplicatingKeyDictionaryConverter<string>());
                 options.Converters.Add(new DeduplicatingKeyDictionaryConverter<ResourceQuantity>());

@@ -19,6 +19,7 @@ public sealed class SharedValueDecodingTests
     private static readonly JsonSerializerOptions Shared = KubernetesDecoding.For(new KubernetesResourceOptions { DeduplicateValues = true });
     private static readonly JsonSerializerOptions Plain = KubernetesClientConnections.JsonOptions;
     private static readonly JsonSerializerOptions PlainElements = new() { Converters = { } };
+    private static readonly System.Text.RegularExpressions.Regex JsonFailure = new(@"^JsonException: .* Path: (\S+) \| (LineNumber: .*)$");
     private static readonly JsonSerializerOptions SharedElements = new() { Converters = { new DeduplicatingJsonElementConverter() } };
 
     [Fact]
@@ -267,13 +268,13 @@ public sealed class SharedValueDecodingTests
     // (docs/compatibility.md: the serializer cannot name the entry inside a converter); any other failure exactly.
     private static bool SameFailure(string expected, string actual)
     {
-        var json = System.Text.RegularExpressions.Regex.Match(expected, @"^JsonException: .* Path: (\S+) \| (LineNumber: .*)$");
+        var json = JsonFailure.Match(expected);
         if (!json.Success)
         {
             return expected == actual;
         }
 
-        var shared = System.Text.RegularExpressions.Regex.Match(actual, @"^JsonException: .* Path: (\S+) \| (LineNumber: .*)$");
+        var shared = JsonFailure.Match(actual);
         return shared.Success && shared.Groups[2].Value == json.Groups[2].Value
             && (shared.Groups[1].Value == json.Groups[1].Value || json.Groups[1].Value.StartsWith(shared.Groups[1].Value + ".", StringComparison.Ordinal)
                 || json.Groups[1].Value.StartsWith(shared.Groups[1].Value + "[", StringComparison.Ordinal));
