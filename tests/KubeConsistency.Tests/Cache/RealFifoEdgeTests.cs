@@ -92,7 +92,7 @@ public sealed class RealFifoEdgeTests
     public async Task SlowProcessing_IsLogged_OnlyPastBothThresholds(int processingMs, int queued, bool logged)
     {
         var time = new KubeConsistency.Testing.ManualTimeProvider();
-        var logger = new KubeConsistency.Tests.Controllers.WorkQueue.CapturingLogger();
+        var logger = new FakeLogger();
         var fifo = RealFifo.Create(new RealFifoOptions<TestPod> { TimeProvider = time, Logger = logger, Name = "pods-queue" });
         for (var i = 0; i < queued; i++)
         {
@@ -100,7 +100,7 @@ public sealed class RealFifoEdgeTests
         }
 
         Assert.True(await fifo.PopAsync((_, _) => time.Advance(TimeSpan.FromMilliseconds(processingMs))));
-        var warnings = logger.Entries.Where(e => e.Id.Id == 1003).ToList();
+        var warnings = logger.Collector.GetSnapshot().Where(e => e.Id.Id == 1003).ToList();
         if (logged)
         {
             var warning = Assert.Single(warnings);

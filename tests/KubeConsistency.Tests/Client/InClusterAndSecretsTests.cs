@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
 using KubeConsistency.Client;
 using KubeConsistency.Http;
@@ -88,7 +87,7 @@ public sealed class InClusterAndSecretsTests : IDisposable
         Assert.Throws<KubernetesConfigurationException>(() => KubernetesConnection.InCluster(new InClusterOptions { ServiceAccountDirectory = _dir.Path, Host = "10.96.0.1", Port = 443 }));
 
         File.WriteAllText(Path.Combine(_dir.Path, "token"), "t");
-        var logs = new CapturingLoggerProvider();
+        using var logs = new FakeLoggerProvider();
         using var factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
         using var connection = KubernetesConnection.InCluster(
             new InClusterOptions { ServiceAccountDirectory = _dir.Path, Host = "fd00::1", Port = 6443 },
@@ -96,7 +95,7 @@ public sealed class InClusterAndSecretsTests : IDisposable
 
         Assert.Equal(new Uri("https://[fd00::1]:6443/"), connection.Server);
         Assert.True(connection.Namespace is "default" || connection.Namespace == Environment.GetEnvironmentVariable("POD_NAMESPACE"));
-        Assert.Contains(logs.Messages, m => m.Contains("ca.crt", StringComparison.Ordinal));
+        Assert.Contains(logs.Collector.GetSnapshot(), r => r.Message.Contains("ca.crt", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -107,7 +106,7 @@ public sealed class InClusterAndSecretsTests : IDisposable
         var (clientCert, certPem, keyPem) = TestCertificates.CreateClient(_ca, "admin", KeyKind.EcSec1);
         using var _ = clientCert;
         var keyBody = keyPem.Split('\n')[1];
-        var logs = new CapturingLoggerProvider();
+        using var logs = new FakeLoggerProvider();
         using var factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
         var time = new ManualTimeProvider();
         var options = new KubernetesConnectionOptions { LoggerFactory = factory, TimeProvider = time, MaxRetries = 1 };
@@ -160,7 +159,7 @@ public sealed class InClusterAndSecretsTests : IDisposable
         exceptions.Add(Assert.Throws<KubernetesConfigurationException>(() => KubernetesConnection.FromKubeconfig(Write("twoauth.yaml", server.BaseUri, $"token: {token}\n    password: {password}"), options: options)));
         exceptions.Add(Assert.Throws<NotSupportedException>(() => KubernetesConnection.FromKubeconfig(Write("exec.yaml", server.BaseUri, $"token: {token}\n    exec:\n      command: get-token\n      args: [\"{password}\"]"), options: options)));
 
-        var everything = string.Join("\n", strings.Concat(exceptions.Select(e => e.ToString())).Concat(logs.Messages));
+        var everything = string.Join("\n", strings.Concat(exceptions.Select(e => e.ToString())).Concat(logs.Collector.GetSnapshot().Select(r => $"{r.Level}: {r.Message} {r.Exception}")));
         Assert.Contains("Retrying GET", everything, StringComparison.Ordinal);
         Assert.Contains("Could not re-read the bearer token file", everything, StringComparison.Ordinal);
         Assert.DoesNotContain(token, everything, StringComparison.Ordinal);
@@ -198,30 +197,5 @@ public sealed class InClusterAndSecretsTests : IDisposable
         {
             File.WriteAllText(Path.Combine(_dir.Path, "namespace"), ns);
         }
-    }
-}
-
-/// <summary>Collects every formatted log message, with its exception.</summary>
-internal sealed class CapturingLoggerProvider : ILoggerProvider
-{
-    private readonly ConcurrentQueue<string> _messages = new();
-
-    public IReadOnlyCollection<string> Messages => _messages;
-
-    public ILogger CreateLogger(string categoryName) => new Logger(_messages);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(ConcurrentQueue<string> messages) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            messages.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");
     }
 }

@@ -68,7 +68,7 @@ public sealed class ControllerExpectationsTests
     public void Unmet_expectations_expire_after_five_minutes()
     {
         var time = new ManualTimeProvider();
-        var logger = new CapturingLogger();
+        var logger = new FakeLogger();
         var expectations = ControllerExpectations.Create(time, logger);
         Assert.Equal(TimeSpan.FromMinutes(5), ControllerExpectations.Timeout);
         expectations.ExpectCreations(Key, 3);
@@ -79,7 +79,7 @@ public sealed class ControllerExpectationsTests
         // Strictly more than the timeout (Go: Since(timestamp) > ExpectationsTimeout).
         time.Advance(TimeSpan.FromTicks(1));
         Assert.True(expectations.SatisfiedExpectations(Key));
-        Assert.Contains(logger.Entries, e => e.Id.Id == 5202 && e.Level == LogLevel.Debug);
+        Assert.Contains(logger.Collector.GetSnapshot(), e => e.Id.Id == 5202 && e.Level == LogLevel.Debug);
 
         // Lowering keeps the timestamp; setting restarts it.
         expectations.LowerExpectations(Key, 1, 0);
@@ -115,7 +115,7 @@ public sealed class ControllerExpectationsTests
     [Fact]
     public void Uid_tracking_counts_each_expected_deletion_once()
     {
-        var logger = new CapturingLogger();
+        var logger = new FakeLogger();
         var expectations = ControllerExpectations.CreateUidTracking(new ManualTimeProvider(), logger);
         expectations.ExpectDeletions(Key, ["ns/p1", "ns/p2", "ns/p1"]);
         Assert.True(expectations.TryGetExpectations(Key, out _, out var del));
@@ -138,7 +138,7 @@ public sealed class ControllerExpectationsTests
 
         // New expected deletions replace outstanding ones, with an error log.
         expectations.ExpectDeletions(Key, ["ns/p3"]);
-        Assert.Contains(logger.Entries, e => e.Id.Id == 5203 && e.Message.Contains("ns/p2", StringComparison.Ordinal));
+        Assert.Contains(logger.Collector.GetSnapshot(), e => e.Id.Id == 5203 && e.Message.Contains("ns/p2", StringComparison.Ordinal));
         Assert.Equal(new HashSet<string> { "ns/p3" }, expectations.GetUids(Key));
 
         expectations.DeleteExpectations(Key);

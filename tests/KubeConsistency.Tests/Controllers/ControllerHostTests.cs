@@ -92,7 +92,7 @@ public sealed class ControllerHostTests
     public async Task A_failing_reconcile_is_logged_and_retried_with_exponential_backoff_then_forgotten_on_success()
     {
         var time = new ManualTimeProvider();
-        var logger = new CapturingLogger();
+        var logger = new FakeLogger();
         var attempts = Channel.CreateUnbounded<(int Attempt, int RequeuesAtEntry)>();
         var attempt = 0;
         IController? controller = null;
@@ -119,7 +119,7 @@ public sealed class ControllerHostTests
         controller.Queue.Add("ns/a");
         Assert.Equal((5, 0), await attempts.Reader.NextAsync());
 
-        var errors = logger.Entries.Where(e => e.Id.Id == 5007).ToList();
+        var errors = logger.Collector.GetSnapshot().Where(e => e.Id.Id == 5007).ToList();
         Assert.Equal(3, errors.Count);
         Assert.All(errors, e => Assert.Equal(LogLevel.Error, e.Level));
         Assert.Contains("ns/a", errors[2].Message, StringComparison.Ordinal);
@@ -132,7 +132,7 @@ public sealed class ControllerHostTests
     public async Task Results_drive_the_queue_requeue_after_rate_limited_and_stale_skips()
     {
         var time = new ManualTimeProvider();
-        var logger = new CapturingLogger();
+        var logger = new FakeLogger();
         var results = new Queue<ReconcileResult>(
         [
             ReconcileResult.RequeueAfter(TimeSpan.FromSeconds(30)),
@@ -170,8 +170,8 @@ public sealed class ControllerHostTests
         await time.WaitForTimerDueInAsync(BaseDelay * 2).WaitAsync(ControllerTest.Guard);
         time.Advance(BaseDelay * 2);
         Assert.Equal(2, await entries.Reader.NextAsync());
-        Assert.DoesNotContain(logger.Entries, e => e.Level == LogLevel.Error);
-        Assert.Contains(logger.Entries, e => e.Id.Id == 5009 && e.Message.Contains("pods", StringComparison.Ordinal));
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), e => e.Level == LogLevel.Error);
+        Assert.Contains(logger.Collector.GetSnapshot(), e => e.Id.Id == 5009 && e.Message.Contains("pods", StringComparison.Ordinal));
 
         await stop.CancelAsync();
         await run.WaitAsync(ControllerTest.Guard);
@@ -228,7 +228,7 @@ public sealed class ControllerHostTests
     [Fact]
     public async Task Stopping_lets_reconciles_in_flight_finish_and_drops_queued_keys()
     {
-        var logger = new CapturingLogger();
+        var logger = new FakeLogger();
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var sawCancellation = false;
         var reconciled = new List<string>();
@@ -265,8 +265,8 @@ public sealed class ControllerHostTests
         Assert.True(sawCancellation);
         Assert.Equal(new[] { "ns/a" }, reconciled);
         Assert.True(controller.Queue.ShuttingDown);
-        Assert.DoesNotContain(logger.Entries, e => e.Level == LogLevel.Error);
-        Assert.Contains(logger.Entries, e => e.Id.Id == 5006);
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), e => e.Level == LogLevel.Error);
+        Assert.Contains(logger.Collector.GetSnapshot(), e => e.Id.Id == 5006);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class DeleteTrackingTests : IDisposable
     private readonly IIndexer<CtlPod> _pods = Store.Create(new StoreOptions<CtlPod>());
     private readonly TestMeterFactory _meters = new();
     private readonly MetricCollector _metrics;
-    private readonly CapturingLogger _logger = new();
+    private readonly FakeLogger _logger = new();
 
     public DeleteTrackingTests() => _metrics = new MetricCollector(_meters);
 
@@ -102,7 +102,7 @@ public sealed class DeleteTrackingTests : IDisposable
         Assert.Contains("has not observed the deletion of ns/web-a (uid uid-a)", stale.Message, StringComparison.Ordinal);
         var skip = Assert.Single(_metrics.Of(Instrument));
         Assert.Equal(("", "pods"), ((string)skip.Tags["group"]!, (string)skip.Tags["resource"]!));
-        Assert.Contains(_logger.Entries, e => e.Id.Id == 5106 && e.Message.Contains("delete of ns/web-a", StringComparison.Ordinal));
+        Assert.Contains(_logger.Collector.GetSnapshot(), e => e.Id.Id == 5106 && e.Message.Contains("delete of ns/web-a", StringComparison.Ordinal));
 
         _pods.Delete(pod);
         Assert.Null(gate.EnsureReady(Owner));
@@ -188,7 +188,7 @@ public sealed class DeleteTrackingTests : IDisposable
         Assert.False(gate.RecordDelete(Owner, OwnerUid, GroupResource.Pods, pod, new DeleteResult<CtlPod>(null)));
 
         Assert.Null(gate.EnsureReady(Owner));
-        var warning = Assert.Single(_logger.Entries, e => e.Id.Id == 5105);
+        var warning = Assert.Single(_logger.Collector.GetSnapshot(), e => e.Id.Id == 5105);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Contains("ns/web-a", warning.Message, StringComparison.Ordinal);
     }

@@ -24,7 +24,7 @@ public sealed class PodControlTests : IAsyncLifetime
     private readonly FakeRvGetter _podsRv = new("1");
     private readonly FakeRvGetter _replicaSetsRv = new("1");
     private readonly TestMeterFactory _meters = new();
-    private readonly CapturingLogger _logger = new();
+    private readonly FakeLogger _logger = new();
     private EmbeddedApiServer _server = null!;
     private KubernetesConnection _connection = null!;
     private IResourceClient<CtlPod> _pods = null!;

@@ -16,7 +16,7 @@ public sealed class StalenessGateTests : IDisposable
     private readonly FakeRvGetter _replicaSets = new("5");
     private readonly TestMeterFactory _meters = new();
     private readonly MetricCollector _metrics;
-    private readonly CapturingLogger _logger = new();
+    private readonly FakeLogger _logger = new();
     private readonly ManualTimeProvider _time = new();
     private readonly StalenessGate _gate;
 
@@ -168,7 +168,7 @@ public sealed class StalenessGateTests : IDisposable
         _pods.LastStoreSyncResourceVersion = "11";
         Assert.Null(_gate.EnsureReady(Owner));
         Assert.Equal(1, gate.LogStateCount);
-        Assert.Contains(_logger.Entries, e => e.Id.Id == 5102 && e.Message.Contains("after 7 skipped syncs", StringComparison.Ordinal));
+        Assert.Contains(_logger.Collector.GetSnapshot(), e => e.Id.Id == 5102 && e.Message.Contains("after 7 skipped syncs", StringComparison.Ordinal));
 
         // Clearing drops the other owner's bookkeeping.
         _gate.OwnerNotFound(other);
@@ -205,8 +205,8 @@ public sealed class StalenessGateTests : IDisposable
 
         Assert.False(_gate.RecordWrite(new NamespacedName("ns", "x"), "uid-2", GroupResource.Pods, new CtlPod { Metadata = new CtlMeta() }));
         Assert.Null(_gate.EnsureReady(new NamespacedName("ns", "x")));
-        Assert.Contains(_logger.Entries, e => e.Level == LogLevel.Warning && e.Id.Id == 5104);
+        Assert.Contains(_logger.Collector.GetSnapshot(), e => e.Level == LogLevel.Warning && e.Id.Id == 5104);
     }
 
-    private List<(LogLevel Level, EventId Id, string Message)> SkipLines() => [.. _logger.Entries.Where(e => e.Id.Id == 5101)];
+    private List<FakeLogRecord> SkipLines() => [.. _logger.Collector.GetSnapshot().Where(e => e.Id.Id == 5101)];
 }

@@ -4,13 +4,12 @@ using KubeConsistency.Cache;
 using KubeConsistency.Cache.Advanced;
 using KubeConsistency.Informers;
 using KubeConsistency.Testing;
-using Microsoft.Extensions.Logging;
 
 namespace KubeConsistency.Tests.Informers;
 
 /// <summary>
 /// One <see cref="Reflector{T}"/> over a <see cref="FakeListWatch"/>, a <see cref="RecordingQueue"/>, a
-/// <see cref="RecordingLogger"/> and a manual clock (watch timeout = minimum, backoff without jitter unless told).
+/// <see cref="FakeLogger"/> and a manual clock (watch timeout = minimum, backoff without jitter unless told).
 /// </summary>
 internal sealed class ReflectorRig : IAsyncDisposable
 {
@@ -52,7 +51,7 @@ internal sealed class ReflectorRig : IAsyncDisposable
 
     public RecordingQueue Queue { get; } = new();
 
-    public RecordingLogger Log { get; } = new();
+    public FakeLogger Log { get; } = new();
 
     public Reflector<TestPod> Reflector { get; }
 
@@ -155,27 +154,4 @@ internal sealed class RecordingQueue : IDeltaQueue<TestPod>
         Calls.Enqueue(call);
         _calls.Writer.TryWrite(call);
     }
-}
-
-internal sealed record LogEntry(LogLevel Level, EventId Id, string Message, Exception? Exception);
-
-/// <summary>A logger that keeps every entry, with its exception, for assertions on the reflector's log.</summary>
-internal sealed class RecordingLogger : ILogger
-{
-    private readonly ConcurrentQueue<LogEntry> _entries = new();
-
-    public IReadOnlyList<LogEntry> Entries => [.. _entries];
-
-    /// <summary>The entries of one log event (the <c>LoggerMessage</c> method name, e.g. <c>CycleFailed</c>).</summary>
-    public IReadOnlyList<LogEntry> Named(string eventName) => [.. _entries.Where(e => e.Id.Name == eventName)];
-
-    public LogEntry Single(string eventName) => Assert.Single(Named(eventName));
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        _entries.Enqueue(new LogEntry(logLevel, eventId, formatter(state, exception), exception));
 }

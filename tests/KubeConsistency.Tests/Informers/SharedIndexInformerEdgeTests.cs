@@ -195,7 +195,7 @@ public sealed class SharedIndexInformerEdgeTests
     [Fact]
     public async Task Handler_failures_are_logged_with_the_informer_the_handler_type_and_the_method()
     {
-        var logs = new CapturingLoggerFactory();
+        var logs = new RecordingLoggerFactory();
         var name = "logged-" + Guid.NewGuid().ToString("N");
         await using var h = new InformerHarness(o => o with { Name = name, LoggerFactory = logs });
         var handler = new ThrowingHandler();
@@ -208,7 +208,7 @@ public sealed class SharedIndexInformerEdgeTests
         await handler.Marker.Task.WaitAsync(Guard); // the same handler task logged the three failures before
 
         Assert.Contains("KubeConsistency.Informers.SharedIndexInformer", logs.Categories);
-        var failures = logs.Logger.Entries.Where(e => e.Id.Id == HandlerFailedEvent).Select(e => e.Message).ToList();
+        var failures = logs.Collector.GetSnapshot().Where(e => e.Id.Id == HandlerFailedEvent).Select(e => e.Message).ToList();
         Assert.Equal(
             [
                 $"{name}: event handler ThrowingHandler threw from OnAdd; the notification is skipped",
@@ -222,7 +222,7 @@ public sealed class SharedIndexInformerEdgeTests
     [Fact]
     public async Task A_delta_whose_processing_fails_is_logged_and_dropped_and_processing_goes_on()
     {
-        var logs = new CapturingLoggerFactory();
+        var logs = new RecordingLoggerFactory();
         await using var h = new InformerHarness(o => o with
         {
             LoggerFactory = logs,
@@ -239,7 +239,7 @@ public sealed class SharedIndexInformerEdgeTests
         watch.Added(Pod("ns", "c", "12"));
         Assert.Equal("add ns/c@12", await h.Events.NextAsync()); // the bad delta reached no handler; the next one did
 
-        var failure = Assert.Single(logs.Logger.Entries, e => e.Id.Id == ProcessingFailedEvent);
+        var failure = Assert.Single(logs.Collector.GetSnapshot(), e => e.Id.Id == ProcessingFailedEvent);
         Assert.Equal(LogLevel.Error, failure.Level);
         Assert.StartsWith($"informer {GroupVersionResource.Pods.GroupResource}: processing popped deltas failed", failure.Message, StringComparison.Ordinal);
         Assert.False(h.Run!.IsCompleted);
@@ -281,10 +281,10 @@ public sealed class SharedIndexInformerEdgeTests
     [Fact]
     public async Task After_start_a_period_below_the_check_period_is_raised_and_logged_an_equal_or_longer_one_is_kept()
     {
-        var logs = new CapturingLoggerFactory();
+        var logs = new RecordingLoggerFactory();
         await using var h = new InformerHarness(o => o with { DefaultResyncPeriod = TimeSpan.FromSeconds(10), LoggerFactory = logs });
         var below = Listener(h.Informer.AddEventHandler(new ThrowingHandler(), TimeSpan.FromSeconds(5)));
-        var raised = Assert.Single(logs.Logger.Entries, e => e.Id.Id == ResyncPeriodRaisedEvent);
+        var raised = Assert.Single(logs.Collector.GetSnapshot(), e => e.Id.Id == ResyncPeriodRaisedEvent);
         Assert.Contains("handler ThrowingHandler", raised.Message, StringComparison.Ordinal);
         Assert.StartsWith($"informer {GroupVersionResource.Pods.GroupResource}: resync period 00:00:05", raised.Message, StringComparison.Ordinal);
         Assert.Equal(TimeSpan.FromSeconds(10), below.ResyncPeriod);
@@ -293,19 +293,19 @@ public sealed class SharedIndexInformerEdgeTests
         var longer = Listener(h.Informer.AddEventHandler(new ChannelHandler(), TimeSpan.FromSeconds(20)));
         Assert.Equal(TimeSpan.FromSeconds(10), equal.ResyncPeriod);
         Assert.Equal(TimeSpan.FromSeconds(20), longer.ResyncPeriod);
-        Assert.Single(logs.Logger.Entries, e => e.Id.Id == ResyncPeriodRaisedEvent);
+        Assert.Single(logs.Collector.GetSnapshot(), e => e.Id.Id == ResyncPeriodRaisedEvent);
     }
 
     [Fact]
     public async Task After_start_with_resync_disabled_a_handlers_resync_stays_disabled_silently()
     {
         // client-go: a handler added after start cannot turn on resync the informer does not check for.
-        var logs = new CapturingLoggerFactory();
+        var logs = new RecordingLoggerFactory();
         await using var h = new InformerHarness(o => o with { DefaultResyncPeriod = TimeSpan.Zero, LoggerFactory = logs });
         var listener = Listener(h.Informer.AddEventHandler(new ChannelHandler(), TimeSpan.FromSeconds(5)));
         Assert.Equal(TimeSpan.Zero, listener.ResyncPeriod);
         Assert.Equal(TimeSpan.FromSeconds(5), listener.RequestedResyncPeriod);
-        Assert.DoesNotContain(logs.Logger.Entries, e => e.Id.Id == ResyncPeriodRaisedEvent);
+        Assert.DoesNotContain(logs.Collector.GetSnapshot(), e => e.Id.Id == ResyncPeriodRaisedEvent);
     }
 
     [Fact]
@@ -709,29 +709,5 @@ public sealed class SharedIndexInformerEdgeTests
         public void OnUpdate(TestPod oldObj, TestPod newObj) => throw new InvalidOperationException("update bug");
 
         public void OnDelete(object obj) => throw new InvalidOperationException("delete bug");
-    }
-
-    /// <summary>Hands out one <see cref="CapturingLogger"/> and records the categories asked for.</summary>
-    private sealed class CapturingLoggerFactory : ILoggerFactory
-    {
-        private readonly ConcurrentQueue<string> _categories = new();
-
-        public CapturingLogger Logger { get; } = new();
-
-        public IReadOnlyList<string> Categories => [.. _categories];
-
-        public ILogger CreateLogger(string categoryName)
-        {
-            _categories.Enqueue(categoryName);
-            return Logger;
-        }
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }

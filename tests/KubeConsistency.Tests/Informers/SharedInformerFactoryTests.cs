@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using KubeConsistency.Cache;
 using KubeConsistency.Client;
 using KubeConsistency.Informers;
@@ -66,7 +65,7 @@ public sealed class SharedInformerFactoryTests
         using var meters = new TestMeterFactory();
         using var metrics = new MetricCollector(meters);
         var time = new ManualTimeProvider();
-        var logs = new CategoryRecordingLoggerFactory();
+        var logs = new RecordingLoggerFactory();
         var name = "factory-" + Guid.NewGuid().ToString("N");
         var factory = new SharedInformerFactory(new SharedInformerFactoryOptions
         {
@@ -148,26 +147,4 @@ public sealed class SharedInformerFactoryTests
     private static string Unique() => "factory-test-" + Guid.NewGuid().ToString("N");
 
     private static Func<IListWatch<TestPod>> ListWatch(FakeListWatch source) => () => source;
-
-    /// <summary>Records the logger categories asked for; logs nothing.</summary>
-    private sealed class CategoryRecordingLoggerFactory : ILoggerFactory
-    {
-        private readonly ConcurrentQueue<string> _categories = new();
-
-        public IReadOnlyList<string> Categories => [.. _categories];
-
-        public ILogger CreateLogger(string categoryName)
-        {
-            _categories.Enqueue(categoryName);
-            return new CapturingLogger();
-        }
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-    }
 }

@@ -16,25 +16,25 @@ public sealed class LeaderElectionReleaseTests
     public async Task A_release_whose_update_loses_to_an_in_flight_renewal_reads_again_and_shortens_the_Lease()
     {
         var leaseLock = new ScriptedLock("a", holder: "a", updateResults: [false, true]);
-        var logger = new RecordingLogger();
+        var logger = new FakeLogger();
 
         Assert.True(await LeaderElection.ReleaseAsync(leaseLock, logger, CancellationToken.None));
 
         Assert.Equal(2, leaseLock.Gets);
         Assert.Equal([1, 1], leaseLock.UpdatedDurations);
-        Assert.Empty(logger.Entries);
+        Assert.Empty(logger.Collector.GetSnapshot());
     }
 
     [Fact]
     public async Task A_release_that_fails_every_attempt_says_so_in_a_warning()
     {
         var leaseLock = new ScriptedLock("a", holder: "a", updateResults: [.. Enumerable.Repeat(false, LeaderElection.ReleaseAttempts)]);
-        var logger = new RecordingLogger();
+        var logger = new FakeLogger();
 
         Assert.False(await LeaderElection.ReleaseAsync(leaseLock, logger, CancellationToken.None));
 
         Assert.Equal(LeaderElection.ReleaseAttempts, leaseLock.UpdatedDurations.Count);
-        var warning = Assert.Single(logger.Entries);
+        var warning = Assert.Single(logger.Collector.GetSnapshot());
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Contains("Releasing the Lease failed", warning.Message, StringComparison.Ordinal);
     }
@@ -44,7 +44,7 @@ public sealed class LeaderElectionReleaseTests
     {
         var leaseLock = new ScriptedLock("a", holder: "b", updateResults: []);
 
-        Assert.True(await LeaderElection.ReleaseAsync(leaseLock, new RecordingLogger(), CancellationToken.None));
+        Assert.True(await LeaderElection.ReleaseAsync(leaseLock, new FakeLogger(), CancellationToken.None));
 
         Assert.Empty(leaseLock.UpdatedDurations);
     }
@@ -53,11 +53,11 @@ public sealed class LeaderElectionReleaseTests
     public async Task A_read_that_throws_is_logged_with_its_exception()
     {
         var leaseLock = new ScriptedLock("a", holder: "a", updateResults: []) { GetFailure = new HttpRequestException("connection refused") };
-        var logger = new RecordingLogger();
+        var logger = new FakeLogger();
 
         Assert.False(await LeaderElection.ReleaseAsync(leaseLock, logger, CancellationToken.None));
 
-        Assert.IsType<HttpRequestException>(Assert.Single(logger.Entries).Exception);
+        Assert.IsType<HttpRequestException>(Assert.Single(logger.Collector.GetSnapshot()).Exception);
     }
 
     /// <summary>A lock whose record has a fixed holder and whose updates succeed or fail in a given order.</summary>

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.Logging;
 
 namespace KubeConsistency.Tests.Controllers.WorkQueue;
 
@@ -72,20 +71,4 @@ internal sealed class MetricCollector : IDisposable
     }
 
     internal sealed record Recorded(string Instrument, double Value, Dictionary<string, object?> Tags);
-}
-
-/// <summary>An <see cref="ILogger"/> that keeps what was logged.</summary>
-internal sealed class CapturingLogger : ILogger
-{
-    private readonly ConcurrentQueue<(LogLevel Level, EventId Id, string Message)> _entries = new();
-
-    public IReadOnlyList<(LogLevel Level, EventId Id, string Message)> Entries => [.. _entries];
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        _entries.Enqueue((logLevel, eventId, formatter(state, exception)));
 }

@@ -69,7 +69,7 @@ public sealed class WorkQueueTests
     [Fact]
     public void Done_for_a_key_that_is_not_processing_is_ignored_and_logged()
     {
-        var logger = new CapturingLogger();
+        var logger = new FakeLogger();
         using var queue = KubeConsistency.Controllers.WorkQueue.Create(new WorkQueueOptions<string> { Logger = logger, Name = "q" });
         queue.Add("a");
         queue.Done("a");
@@ -79,7 +79,7 @@ public sealed class WorkQueueTests
         Assert.True(queue.TryGet(out var item));
         Assert.Equal("a", item);
         Assert.False(queue.TryGet(out _));
-        Assert.Equal(2, logger.Entries.Count(e => e.Level == LogLevel.Warning && e.Id.Id == 4003));
+        Assert.Equal(2, logger.Collector.GetSnapshot().Count(e => e.Level == LogLevel.Warning && e.Id.Id == 4003));
     }
 
     [Fact]
