@@ -10,7 +10,7 @@ namespace KubeConsistency.Tests;
 /// on needs a pool thread of its own. xunit runs up to four collections at once on a two-core machine, whose pool starts
 /// with two workers and adds more only slowly: four blocking properties could then wait seconds for a continuation
 /// (seen once as a 10 s guard timeout in ConsumerWakeBatchingTests; with the pool capped at two workers the same tests
-/// hang every time). The floor removes that dependence on the pool's injection rate; it changes no product code.
+/// hung in both of two runs). The floor removes that dependence on the pool's injection rate; it changes no product code.
 /// </remarks>
 internal static class ThreadPoolFloor
 {
