@@ -31,7 +31,7 @@ public sealed class DeduplicatingStringConverter : JsonConverter<string>
     /// <summary>The longest value, in UTF-8 bytes, that is pooled; longer values are decoded as usual.</summary>
     public const int MaxPooledLength = 64;
 
-    // 32 Ki slots (256 KiB of references): comfortably more than the distinct hot values of a large cluster, small
+    // 32 Ki slots of 16 bytes (512 KiB): comfortably more than the distinct hot values of a large cluster, small
     // enough to stay cache-friendly. A power of two so the slot is a mask of the hash.
     private const int SlotCount = 1 << 15;
 

@@ -179,9 +179,10 @@ internal static class Orchestrator
         report["runs"] = runs;
         try
         {
-            foreach (var variant in common.Variants)
+            // Rounds outermost, as in the sync: on a noisy host each round compares the variants in the same minutes.
+            for (var r = 1; r <= common.Repeat; r++)
             {
-                for (var r = 1; r <= common.Repeat; r++)
+                foreach (var variant in common.Variants)
                 {
                     // A fresh server per run: every run starts from the same store and history.
                     using var server = await StartServerAsync(pods, common);
