@@ -29,7 +29,7 @@ internal static class KubernetesJsonDefaults
 /// watches line by line; writes send and return whole objects.
 /// </summary>
 /// <typeparam name="T">The object type.</typeparam>
-internal sealed class HttpResourceClient<T> : IResourceClient<T>
+internal sealed class HttpResourceClient<T> : IResourceClient<T>, IStreamingListWatch<T>
 {
     private const string JsonContentType = "application/json";
     private const string MergePatchContentType = "application/merge-patch+json";
@@ -88,12 +88,12 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>
     public async ValueTask<ListPage<T>> ListAsync(ListOptions options, CancellationToken cancellationToken = default)
     {
         var items = new List<T>();
-        var (rv, token, remaining) = await ListCoreAsync(options, items.Add, cancellationToken).ConfigureAwait(false);
+        var (rv, token, remaining) = await ListEachAsync(options, items.Add, cancellationToken).ConfigureAwait(false);
         return new ListPage<T> { Items = items, ResourceVersion = rv, Continue = token, RemainingItemCount = remaining };
     }
 
     /// <summary>Lists, handing each item to <paramref name="onItem"/> as soon as it is decoded.</summary>
-    internal async ValueTask<(string ResourceVersion, string? Continue, long? Remaining)> ListCoreAsync(ListOptions options, Action<T> onItem, CancellationToken cancellationToken)
+    public async ValueTask<(string ResourceVersion, string? Continue, long? Remaining)> ListEachAsync(ListOptions options, Action<T> onItem, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var path = ListPath(options);

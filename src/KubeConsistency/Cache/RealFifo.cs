@@ -54,7 +54,7 @@ public static class RealFifo
 /// <summary>
 /// An ordered list of single deltas without per-key coalescing (Go: <c>RealFIFO</c>, §2.2–§2.4).
 /// </summary>
-internal sealed class RealFifo<T> : IDeltaQueue<T>, IConsumerWakeBatching
+internal sealed class RealFifo<T> : IDeltaQueue<T>, ITransformingQueue<T>, IConsumerWakeBatching
     where T : class
 {
     private const int UnlockThreshold = 2 * RealFifo.BatchSize;
@@ -164,7 +164,13 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>, IConsumerWakeBatching
 
     public void Delete(T obj) => Enqueue(DeltaType.Deleted, obj);
 
-    public void Replace(IReadOnlyList<T> items, string resourceVersion)
+    public Func<T, T>? Transformer => _transformer;
+
+    public void Replace(IReadOnlyList<T> items, string resourceVersion) => Replace(items, resourceVersion, _transformer);
+
+    public void ReplaceTransformed(IReadOnlyList<T> items, string resourceVersion) => Replace(items, resourceVersion, null);
+
+    private void Replace(IReadOnlyList<T> items, string resourceVersion, Func<T, T>? transformer)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(resourceVersion);
@@ -175,7 +181,7 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>, IConsumerWakeBatching
             for (var i = 0; i < objects.Length; i++)
             {
                 var item = items[i] ?? throw new ArgumentException("a listed item is null", nameof(items));
-                objects[i] = _transformer is null ? item : _transformer(item);
+                objects[i] = transformer is null ? item : transformer(item);
             }
 
             lock (_lock)
@@ -190,7 +196,7 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>, IConsumerWakeBatching
 
         lock (_lock)
         {
-            ReconcileReplacementLocked(items);
+            ReconcileReplacementLocked(items, transformer);
             MarkFirstReplaceLocked();
             AfterEnqueueLocked();
         }
@@ -514,7 +520,7 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>, IConsumerWakeBatching
     }
 
     /// <summary>§2.3 non-atomic Replace: tombstones for queued keys, then for known keys, then the items in list order.</summary>
-    private void ReconcileReplacementLocked(IReadOnlyList<T> items)
+    private void ReconcileReplacementLocked(IReadOnlyList<T> items, Func<T, T>? transformer)
     {
         var newKeys = new HashSet<string>(items.Count, StringComparer.Ordinal);
         foreach (var item in items)
@@ -570,7 +576,7 @@ internal sealed class RealFifo<T> : IDeltaQueue<T>, IConsumerWakeBatching
 
         foreach (var item in items)
         {
-            _items.Add(new Delta<T>(DeltaType.Replaced, _transformer is null ? item : _transformer(item)));
+            _items.Add(new Delta<T>(DeltaType.Replaced, transformer is null ? item : transformer(item)));
         }
     }
 

@@ -206,16 +206,17 @@ internal sealed class Reflector<T>
     {
         (List<T> Items, string ResourceVersion) result;
         var requested = RelistResourceVersion();
+        var transformer = ListTransformer();
         try
         {
-            result = await ListAllPagesAsync(requested, cancellationToken).ConfigureAwait(false);
+            result = await ListAllPagesAsync(requested, transformer, cancellationToken).ConfigureAwait(false);
         }
         catch (KubernetesApiException ex) when (IsExpiredOrTooLarge(ex))
         {
             Interlocked.Increment(ref _expirations);
             _o.Logger.Expired(_o.Name, requested, ex.Reason ?? ex.StatusCode.ToString());
             _lastSyncResourceVersionUnavailable = true;
-            result = await ListAllPagesAsync(RelistResourceVersion(), cancellationToken).ConfigureAwait(false);
+            result = await ListAllPagesAsync(RelistResourceVersion(), transformer, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -234,14 +235,32 @@ internal sealed class Reflector<T>
             throw new InvalidResourceVersionException(result.ResourceVersion);
         }
 
-        _o.Queue.Replace(result.Items, result.ResourceVersion);
+        ReplaceQueue(result.Items, result.ResourceVersion, transformer);
         _lastSyncResourceVersionUnavailable = false;
         _lastSyncResourceVersion = result.ResourceVersion;
         Interlocked.Increment(ref _lists);
         _o.Logger.Listed(_o.Name, result.Items.Count, result.ResourceVersion);
     }
 
-    private async Task<(List<T> Items, string ResourceVersion)> ListAllPagesAsync(string resourceVersion, CancellationToken cancellationToken)
+    /// <summary>
+    /// The queue's transformer when the reflector applies it to listed objects as they arrive (upstream since
+    /// kubernetes#131799 for watch-list; here for LIST pages too), so a relist holds transformed objects only.
+    /// </summary>
+    private Func<T, T>? ListTransformer() => (_o.Queue as ITransformingQueue<T>)?.Transformer;
+
+    private void ReplaceQueue(IReadOnlyList<T> items, string resourceVersion, Func<T, T>? appliedTransformer)
+    {
+        if (appliedTransformer is not null)
+        {
+            ((ITransformingQueue<T>)_o.Queue).ReplaceTransformed(items, resourceVersion);
+        }
+        else
+        {
+            _o.Queue.Replace(items, resourceVersion);
+        }
+    }
+
+    private async Task<(List<T> Items, string ResourceVersion)> ListAllPagesAsync(string resourceVersion, Func<T, T>? transformer, CancellationToken cancellationToken)
     {
         // client-go's pager: page through a consistent ("") or cached ("0") list; a list at a concrete RV is
         // served whole by the watch cache, unless an earlier "0" list came back paginated.
@@ -252,19 +271,18 @@ internal sealed class Reflector<T>
         var paginated = false;
         while (true)
         {
-            ListPage<T> page;
+            (string ResourceVersion, string? Continue) page;
             using var stalled = new CancellationTokenSource(_o.RequestProgressTimeout, _o.Time);
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stalled.Token);
+            var options = new ListOptions
+            {
+                ResourceVersion = continueToken is null ? resourceVersion : null,
+                Limit = limit,
+                Continue = continueToken,
+            };
             try
             {
-                page = await _o.ListWatch.ListAsync(
-                    new ListOptions
-                    {
-                        ResourceVersion = continueToken is null ? resourceVersion : null,
-                        Limit = limit,
-                        Continue = continueToken,
-                    },
-                    bounded.Token).ConfigureAwait(false);
+                page = await ListPageAsync(options, items, transformer, bounded.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException ex) when (stalled.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
@@ -283,7 +301,6 @@ internal sealed class Reflector<T>
             }
 
             listResourceVersion ??= page.ResourceVersion;
-            items.AddRange(page.Items);
             if (string.IsNullOrEmpty(page.Continue))
             {
                 break;
@@ -299,6 +316,32 @@ internal sealed class Reflector<T>
         }
 
         return (items, listResourceVersion ?? string.Empty);
+    }
+
+    /// <summary>One page, appended to <paramref name="items"/>: transformed item by item as decoded where the list-watch streams.</summary>
+    private async ValueTask<(string ResourceVersion, string? Continue)> ListPageAsync(ListOptions options, List<T> items, Func<T, T>? transformer, CancellationToken cancellationToken)
+    {
+        if (transformer is not null && _o.ListWatch is IStreamingListWatch<T> streaming)
+        {
+            // Null items pass through untransformed so that the queue's Replace rejects them as it always has.
+            var (rv, next, _) = await streaming.ListEachAsync(options, item => items.Add(item is null ? item! : transformer(item)), cancellationToken).ConfigureAwait(false);
+            return (rv, next);
+        }
+
+        var page = await _o.ListWatch.ListAsync(options, cancellationToken).ConfigureAwait(false);
+        if (transformer is null)
+        {
+            items.AddRange(page.Items);
+        }
+        else
+        {
+            foreach (var item in page.Items)
+            {
+                items.Add(item is null ? item! : transformer(item));
+            }
+        }
+
+        return (page.ResourceVersion, page.Continue);
     }
 
     /// <summary>
@@ -342,6 +385,7 @@ internal sealed class Reflector<T>
         {
             var temporary = new Dictionary<string, T>(StringComparer.Ordinal);
             var capturedResourceVersion = string.Empty;
+            var transformer = ListTransformer();
             while (await stream.MoveNextAsync().ConfigureAwait(false))
             {
                 var e = stream.Current;
@@ -352,7 +396,9 @@ internal sealed class Reflector<T>
                 {
                     case WatchEventType.Added:
                     case WatchEventType.Modified:
-                        temporary[_o.KeyFunction(e.Object!)] = e.Object!;
+                        // Transformed on arrival, as upstream's temporary store does: the untransformed object dies young.
+                        var obj = transformer is null ? e.Object! : transformer(e.Object!);
+                        temporary[_o.KeyFunction(obj)] = obj;
                         break;
                     case WatchEventType.Deleted:
                         temporary.Remove(_o.KeyFunction(e.Object!));
@@ -373,7 +419,7 @@ internal sealed class Reflector<T>
                         throw new WatchListNotSupportedException("a bookmark without the " + InitialEventsEndAnnotation + " annotation arrived during the initial events");
                     }
 
-                    _o.Queue.Replace([.. temporary.Values], capturedResourceVersion);
+                    ReplaceQueue([.. temporary.Values], capturedResourceVersion, transformer);
                     _lastSyncResourceVersionUnavailable = false;
                     _lastSyncResourceVersion = capturedResourceVersion;
                     Interlocked.Increment(ref _watchLists);

@@ -213,7 +213,7 @@ public sealed class ListTests
         var items = new List<TestPod>();
         bool? serverFinishedAt9000 = null;
 
-        var meta = await client.ListCoreAsync(new ListOptions(), pod =>
+        var meta = await client.ListEachAsync(new ListOptions(), pod =>
         {
             items.Add(pod);
             if (items.Count == 9000)
