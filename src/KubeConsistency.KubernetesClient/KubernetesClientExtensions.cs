@@ -53,8 +53,8 @@ public static class KubernetesClientExtensions
     public static ISharedIndexInformer<T> CreateInformer<T>(this IKubernetes client, KubernetesResourceOptions? resource = null, SharedIndexInformerOptions<T>? informer = null)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
-        var source = client.Resource<T>(resource);
         var options = informer ?? new SharedIndexInformerOptions<T>();
+        var source = client.Resource<T>(DecodingFor(resource, options.Transform));
         options = options with
         {
             Resource = options.Resource == default ? source.Resource : options.Resource,
@@ -134,8 +134,8 @@ public static class KubernetesClientExtensions
     /// filled in when unset.</param>
     public static ISharedIndexInformer<PartialObjectMetadata> CreateMetadataInformer(this IKubernetes client, GroupVersionResource resource, KubernetesResourceOptions? options = null, SharedIndexInformerOptions<PartialObjectMetadata>? informer = null)
     {
-        var source = client.MetadataResource(resource, options);
         var informerOptions = informer ?? new SharedIndexInformerOptions<PartialObjectMetadata>();
+        var source = client.MetadataResource(resource, DecodingFor(options, informerOptions.Transform));
         informerOptions = informerOptions with
         {
             Resource = informerOptions.Resource == default ? source.Resource : informerOptions.Resource,
@@ -168,4 +168,8 @@ public static class KubernetesClientExtensions
             return configure?.Invoke(informerOptions) ?? informerOptions;
         });
     }
+
+    // A transform of ours that discards managed fields first: skip decoding them, for the same cached objects.
+    internal static KubernetesResourceOptions? DecodingFor(KubernetesResourceOptions? resource, Delegate? transform) =>
+        KubernetesTransforms.DiscardsManagedFields(transform) ? (resource ?? KubernetesResourceOptions.Default).WithSkipManagedFields() : resource;
 }

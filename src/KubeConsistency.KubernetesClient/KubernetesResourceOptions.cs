@@ -51,6 +51,20 @@ public sealed class KubernetesResourceOptions
     /// </summary>
     public bool DeduplicateValues { get; init; } = true;
 
+    /// <summary>These options with <see cref="SkipManagedFields"/> on.</summary>
+    internal KubernetesResourceOptions WithSkipManagedFields() => SkipManagedFields ? this : new()
+    {
+        Namespace = Namespace,
+        LabelSelector = LabelSelector,
+        FieldSelector = FieldSelector,
+        FieldManager = FieldManager,
+        Namespaced = Namespaced,
+        Resource = Resource,
+        Kind = Kind,
+        SkipManagedFields = true,
+        DeduplicateValues = DeduplicateValues,
+    };
+
     /// <summary>The options when none are given.</summary>
     internal static KubernetesResourceOptions Default { get; } = new();
 

@@ -30,12 +30,12 @@ internal static class ClientMode
             // KubernetesClient's k8s.Models.V1Pod, decoded with KubernetesClient's own serializer options, as
             // KubeConsistency.KubernetesClient's informers decode it.
             // --skip-managed-fields / --no-dedup: KubernetesResourceOptions.SkipManagedFields / DeduplicateValues = false;
-            // --transform forcache: KubernetesTransforms.ForCache after decoding.
-            "k8s" => await RunAsync(args, K8sInfo(args), model, K8sTransform(args)),
+            // --transform forcache: KubernetesTransforms.ForCache, which (as in CreateInformer) also skips decoding managedFields.
+            "k8s" => await RunAsync(args, K8sInfo(args, K8sTransform(args)), model, K8sTransform(args)),
 
             // A metadata-only informer (client-go's metadatainformer): PartialObjectMetadata with KubernetesClient's
             // V1ObjectMeta, asked for with the as=PartialObjectMetadata(List) Accept headers. Same decode options.
-            "meta" => await RunAsync(args, MetaInfo(args), model, args.String("transform") is "forcache" ? KubeConsistency.KubernetesClient.KubernetesTransforms.ForCache<KubeConsistency.KubernetesClient.PartialObjectMetadata>() : null, metadataOnly: true),
+            "meta" => await RunAsync(args, MetaInfo(args, MetaTransform(args)), model, MetaTransform(args), metadataOnly: true),
 
             // What a C# user writes today with KubernetesClient alone: one LIST into a dictionary, then a watch.
             "kclient" => await KubernetesClientPeer.RunAsync(args),
@@ -43,19 +43,25 @@ internal static class ClientMode
         };
     }
 
-    internal static JsonTypeInfo<k8s.Models.V1Pod> K8sInfo(Args args) =>
-        (JsonTypeInfo<k8s.Models.V1Pod>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(new KubeConsistency.KubernetesClient.KubernetesResourceOptions
-        {
-            SkipManagedFields = args.Flag("skip-managed-fields"),
-            DeduplicateValues = !args.Flag("no-dedup"),
-        }).GetTypeInfo(typeof(k8s.Models.V1Pod));
+    internal static JsonTypeInfo<k8s.Models.V1Pod> K8sInfo(Args args, Delegate? transform = null) =>
+        (JsonTypeInfo<k8s.Models.V1Pod>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(DecodeOptions(args, transform)).GetTypeInfo(typeof(k8s.Models.V1Pod));
 
-    internal static JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata> MetaInfo(Args args) =>
-        (JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(new KubeConsistency.KubernetesClient.KubernetesResourceOptions
-        {
-            SkipManagedFields = args.Flag("skip-managed-fields"),
-            DeduplicateValues = !args.Flag("no-dedup"),
-        }).GetTypeInfo(typeof(KubeConsistency.KubernetesClient.PartialObjectMetadata));
+    internal static JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata> MetaInfo(Args args, Delegate? transform = null) =>
+        (JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(DecodeOptions(args, transform))
+            .GetTypeInfo(typeof(KubeConsistency.KubernetesClient.PartialObjectMetadata));
+
+    // The decode options CreateInformer would pick for these flags and this transform.
+    private static KubeConsistency.KubernetesClient.KubernetesResourceOptions DecodeOptions(Args args, Delegate? transform) =>
+        KubeConsistency.KubernetesClient.KubernetesClientExtensions.DecodingFor(
+            new KubeConsistency.KubernetesClient.KubernetesResourceOptions
+            {
+                SkipManagedFields = args.Flag("skip-managed-fields"),
+                DeduplicateValues = !args.Flag("no-dedup"),
+            },
+            transform)!;
+
+    private static Func<KubeConsistency.KubernetesClient.PartialObjectMetadata, KubeConsistency.KubernetesClient.PartialObjectMetadata>? MetaTransform(Args args) =>
+        args.String("transform") is "forcache" ? KubeConsistency.KubernetesClient.KubernetesTransforms.ForCache<KubeConsistency.KubernetesClient.PartialObjectMetadata>() : null;
 
     private static Func<k8s.Models.V1Pod, k8s.Models.V1Pod>? K8sTransform(Args args) => args.String("transform") switch
     {

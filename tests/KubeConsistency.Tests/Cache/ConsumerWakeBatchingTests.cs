@@ -128,6 +128,13 @@ public sealed class ConsumerWakeBatchingTests
     public void Property_HoldingNeverLosesOrReordersADelta() =>
         Prop.ForAll(Arb.From(Scripts), script => Run(script).Label(string.Join(",", script))).QuietCheckThrowOnFailure();
 
+    /// <summary>Scripts that end with the consumer waiting on an empty queue (the property once waited on them forever).</summary>
+    [Theory]
+    [InlineData(new[] { 2 })]
+    [InlineData(new[] { 0, 2 })]
+    [InlineData(new[] { 3, 2, 2 })]
+    public void Scripts_ending_with_a_waiting_consumer_hold(int[] script) => Assert.True(Run(script));
+
     // Steps: 0 hold, 1 release, 2 the consumer pops (or starts waiting), 3 add; mostly adds, so that runs pass MaxHeld.
     private static Gen<int[]> Scripts =>
         from length in Gen.Choose(0, 400)
@@ -190,6 +197,12 @@ public sealed class ConsumerWakeBatchingTests
         fifo.ReleaseConsumerWakes();
         if (pop is { } last)
         {
+            // A pop still waiting on an empty queue (a script ending in a pop, e.g. [2]) ends only when the queue closes.
+            if (fifo.IsConsumerWaiting && fifo.Count == 0)
+            {
+                fifo.Close();
+            }
+
             ok &= last.Wait(Guard);
         }
 

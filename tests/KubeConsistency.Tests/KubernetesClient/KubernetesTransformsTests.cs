@@ -123,6 +123,42 @@ public sealed class KubernetesTransformsTests
     }
 
     [Fact]
+    public void Informers_with_a_transform_that_discards_managed_fields_decode_without_them_and_nothing_else_changes()
+    {
+        Assert.True(KubernetesTransforms.DiscardsManagedFields(KubernetesTransforms.StripManagedFields<V1Pod>()));
+        Assert.True(KubernetesTransforms.DiscardsManagedFields(KubernetesTransforms.ForCache<V1Pod>()));
+        Assert.True(KubernetesTransforms.DiscardsManagedFields(KubernetesTransforms.ForCache<PartialObjectMetadata>(p => p)));
+        Assert.False(KubernetesTransforms.DiscardsManagedFields(KubernetesTransforms.DropLastAppliedConfiguration<V1Pod>()));
+        Assert.False(KubernetesTransforms.DiscardsManagedFields(null));
+        Assert.False(KubernetesTransforms.DiscardsManagedFields((Func<V1Pod, V1Pod>)(p => p)));
+
+        // A composition may run the caller's code before the strip, which could read the managed fields: decoded as asked.
+        Assert.False(KubernetesTransforms.DiscardsManagedFields(ObjectTransforms.Compose<V1Pod>(p => p, KubernetesTransforms.StripManagedFields<V1Pod>())));
+
+        var given = new KubernetesResourceOptions
+        {
+            Namespace = "ns",
+            LabelSelector = "app=web",
+            FieldSelector = "spec.nodeName=n1",
+            FieldManager = "me",
+            Namespaced = true,
+            Resource = GroupVersionResource.Pods,
+            Kind = "Pod",
+            DeduplicateValues = false,
+        };
+        var decoded = KubernetesClientExtensions.DecodingFor(given, KubernetesTransforms.ForCache<V1Pod>())!;
+        Assert.True(decoded.SkipManagedFields);
+        foreach (var property in typeof(KubernetesResourceOptions).GetProperties().Where(p => p.Name != nameof(KubernetesResourceOptions.SkipManagedFields)))
+        {
+            Assert.Equal(property.GetValue(given), property.GetValue(decoded));
+        }
+
+        Assert.Same(given, KubernetesClientExtensions.DecodingFor(given, KubernetesTransforms.DropLastAppliedConfiguration<V1Pod>()));
+        Assert.Null(KubernetesClientExtensions.DecodingFor(null, null));
+        Assert.True(KubernetesClientExtensions.DecodingFor(null, KubernetesTransforms.StripManagedFields<V1Pod>())!.SkipManagedFields);
+    }
+
+    [Fact]
     public void Compose_runs_in_order_skips_nulls_and_is_null_when_empty()
     {
         Assert.Null(ObjectTransforms.Compose<string>());
