@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
+using KubeConsistency.Client;
 using KubeConsistency.Informers;
 using KubeConsistency.KubernetesClient;
 
@@ -56,6 +58,43 @@ public sealed class KubernetesTransformsTests
         {
             Assert.Equal(["later:True", "only-last-applied:True", "web:True"], seen.Order(StringComparer.Ordinal));
         }
+
+        await stop.CancelAsync();
+        await run.WaitAsync(Guard);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Over_http_every_listed_object_is_transformed_once_whether_listed_or_watch_listed(bool watchList)
+    {
+        await using var h = await KubernetesClientHarness.StartAsync(o => o.RecordManagedFields = true);
+        for (var i = 0; i < 3; i++)
+        {
+            await h.Client.CoreV1.CreateNamespacedPodAsync(Pod("p" + i, new() { ["k"] = "v" }), "default");
+        }
+
+        // The informer's source streams its lists, so the reflector transforms each item as it is decoded.
+        Assert.IsAssignableFrom<IStreamingListWatch<V1Pod>>(h.Client.Resource<V1Pod>());
+        var calls = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var informer = h.Client.CreateInformer<V1Pod>(
+            new KubernetesResourceOptions { Namespace = "default" },
+            new SharedIndexInformerOptions<V1Pod>
+            {
+                UseWatchList = watchList,
+                Transform = KubernetesTransforms.ForCache<V1Pod>(pod =>
+                {
+                    calls.AddOrUpdate(pod.Metadata.Name, 1, static (_, n) => n + 1);
+                    return pod;
+                }),
+            });
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync().WaitAsync(Guard);
+
+        Assert.Equal(watchList ? 1 : 0, informer.Statistics.WatchLists);
+        Assert.Equal(["p0:1", "p1:1", "p2:1"], calls.Select(c => $"{c.Key}:{c.Value}").Order(StringComparer.Ordinal));
+        Assert.All(informer.Indexer.List(), pod => Assert.Null(pod.Metadata.ManagedFields));
 
         await stop.CancelAsync();
         await run.WaitAsync(Guard);
