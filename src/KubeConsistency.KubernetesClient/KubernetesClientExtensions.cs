@@ -78,11 +78,20 @@ public static class KubernetesClientExtensions
         ArgumentNullException.ThrowIfNull(factory);
         var source = client.Resource<T>(resource);
         var scope = (resource ?? KubernetesResourceOptions.Default).InformerScope;
-        return factory.GetOrAdd(source, scope, options =>
-        {
-            options = options with { MetadataAccessor = options.MetadataAccessor ?? KubernetesObjectAccessor<T>.Instance };
-            return configure?.Invoke(options) ?? options;
-        });
+
+        // The factory configures before it asks for the list-watch, so the source can follow the configured transform.
+        Delegate? transform = null;
+        return factory.GetOrAdd(
+            source.Resource,
+            () => KubernetesTransforms.DiscardsManagedFields(transform) ? client.Resource<T>(DecodingFor(resource, transform)) : source,
+            scope,
+            options =>
+            {
+                options = options with { MetadataAccessor = options.MetadataAccessor ?? KubernetesObjectAccessor<T>.Instance };
+                options = configure?.Invoke(options) ?? options;
+                transform = options.Transform;
+                return options;
+            });
     }
 
     /// <summary>
@@ -162,11 +171,18 @@ public static class KubernetesClientExtensions
 
         // The factory keys by object type as well, so this never collides with GetOrAdd<V1Pod> of the same resource.
         var scope = (options ?? KubernetesResourceOptions.Default).InformerScope;
-        return factory.GetOrAdd(source, scope, informerOptions =>
-        {
-            informerOptions = informerOptions with { MetadataAccessor = informerOptions.MetadataAccessor ?? KubernetesObjectAccessor<PartialObjectMetadata>.Instance };
-            return configure?.Invoke(informerOptions) ?? informerOptions;
-        });
+        Delegate? transform = null;
+        return factory.GetOrAdd(
+            source.Resource,
+            () => KubernetesTransforms.DiscardsManagedFields(transform) ? client.MetadataResource(resource, DecodingFor(options, transform)) : source,
+            scope,
+            informerOptions =>
+            {
+                informerOptions = informerOptions with { MetadataAccessor = informerOptions.MetadataAccessor ?? KubernetesObjectAccessor<PartialObjectMetadata>.Instance };
+                informerOptions = configure?.Invoke(informerOptions) ?? informerOptions;
+                transform = informerOptions.Transform;
+                return informerOptions;
+            });
     }
 
     // A transform of ours that discards managed fields first: skip decoding them, for the same cached objects.

@@ -17,10 +17,10 @@ public static class KubernetesTransforms
 
     /// <summary>Sets <c>metadata.managedFields</c> to <see langword="null"/>.</summary>
     /// <remarks>
-    /// An informer created by <see cref="KubernetesClientExtensions.CreateInformer{T}"/> or
-    /// <see cref="KubernetesClientExtensions.CreateMetadataInformer"/> with this transform (or <see cref="ForCache{T}"/>)
-    /// decodes as with <see cref="KubernetesResourceOptions.SkipManagedFields"/>: the fields it would discard are never
-    /// built, and the cached objects are the same.
+    /// An informer created by <see cref="KubernetesClientExtensions.CreateInformer{T}"/>,
+    /// <see cref="KubernetesClientExtensions.CreateMetadataInformer"/> or their factory counterparts with this transform
+    /// (or <see cref="ForCache{T}"/>) decodes as with <see cref="KubernetesResourceOptions.SkipManagedFields"/>: the fields
+    /// it would discard are never built, and the cached objects are the same.
     /// </remarks>
     /// <typeparam name="T">Any model with <see cref="V1ObjectMeta"/>.</typeparam>
     /// <returns>The transform.</returns>

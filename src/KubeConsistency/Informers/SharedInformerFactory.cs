@@ -54,7 +54,7 @@ public sealed class SharedInformerFactory : IAsyncDisposable
     /// </summary>
     /// <typeparam name="T">The object type.</typeparam>
     /// <param name="resource">The resource.</param>
-    /// <param name="listWatch">Creates the list/watch source (called only when the informer is created).</param>
+    /// <param name="listWatch">Creates the list/watch source (called only when the informer is created, after <paramref name="configure"/>).</param>
     /// <param name="scope">Distinguishes informers over the same resource with different namespaces or selectors.</param>
     /// <param name="configure">Derives the informer's options from the factory's defaults (<c>o =&gt; o with { … }</c>) before it is created.</param>
     public ISharedIndexInformer<T> GetOrAdd<T>(GroupVersionResource resource, Func<IListWatch<T>> listWatch, string scope = "", Func<SharedIndexInformerOptions<T>, SharedIndexInformerOptions<T>>? configure = null)

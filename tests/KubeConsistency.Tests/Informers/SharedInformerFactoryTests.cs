@@ -15,6 +15,26 @@ public sealed class SharedInformerFactoryTests
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(10);
 
     [Fact]
+    public async Task The_list_watch_is_created_after_configure_so_it_can_follow_the_configured_options()
+    {
+        await using var factory = new SharedInformerFactory(new SharedInformerFactoryOptions { InformerName = Unique() });
+        var order = new List<string>();
+        factory.GetOrAdd<TestPod>(
+            GroupVersionResource.Pods,
+            () =>
+            {
+                order.Add("listWatch");
+                return new FakeListWatch();
+            },
+            configure: o =>
+            {
+                order.Add("configure");
+                return o;
+            });
+        Assert.Equal(["configure", "listWatch"], order);
+    }
+
+    [Fact]
     public void An_empty_informer_name_is_rejected_naming_the_option()
     {
         var error = Assert.Throws<ArgumentException>(() => new SharedInformerFactory(new SharedInformerFactoryOptions { InformerName = "" }));

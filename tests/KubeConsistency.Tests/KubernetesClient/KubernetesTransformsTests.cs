@@ -64,9 +64,11 @@ public sealed class KubernetesTransformsTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Over_http_every_listed_object_is_transformed_once_whether_listed_or_watch_listed(bool watchList)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task Over_http_every_listed_object_is_transformed_once_whether_listed_or_watch_listed(bool watchList, bool fromFactory)
     {
         await using var h = await KubernetesClientHarness.StartAsync(o => o.RecordManagedFields = true);
         for (var i = 0; i < 3; i++)
@@ -77,17 +79,16 @@ public sealed class KubernetesTransformsTests
         // The informer's source streams its lists, so the reflector transforms each item as it is decoded.
         Assert.IsAssignableFrom<IStreamingListWatch<V1Pod>>(h.Client.Resource<V1Pod>());
         var calls = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
-        var informer = h.Client.CreateInformer<V1Pod>(
-            new KubernetesResourceOptions { Namespace = "default" },
-            new SharedIndexInformerOptions<V1Pod>
-            {
-                UseWatchList = watchList,
-                Transform = KubernetesTransforms.ForCache<V1Pod>(pod =>
-                {
-                    calls.AddOrUpdate(pod.Metadata.Name, 1, static (_, n) => n + 1);
-                    return pod;
-                }),
-            });
+        var transform = KubernetesTransforms.ForCache<V1Pod>(pod =>
+        {
+            calls.AddOrUpdate(pod.Metadata.Name, 1, static (_, n) => n + 1);
+            return pod;
+        });
+        var resource = new KubernetesResourceOptions { Namespace = "default" };
+        await using var factory = new SharedInformerFactory();
+        var informer = fromFactory
+            ? factory.GetOrAdd<V1Pod>(h.Client, resource, o => o with { UseWatchList = watchList, Transform = transform })
+            : h.Client.CreateInformer(resource, new SharedIndexInformerOptions<V1Pod> { UseWatchList = watchList, Transform = transform });
         using var stop = new CancellationTokenSource();
         var run = informer.RunAsync(stop.Token);
         await informer.WaitForSyncAsync().WaitAsync(Guard);
