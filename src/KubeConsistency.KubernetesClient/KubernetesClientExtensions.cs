@@ -76,22 +76,7 @@ public static class KubernetesClientExtensions
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(factory);
-        var source = client.Resource<T>(resource);
-        var scope = (resource ?? KubernetesResourceOptions.Default).InformerScope;
-
-        // The factory configures before it asks for the list-watch, so the source can follow the configured transform.
-        Delegate? transform = null;
-        return factory.GetOrAdd(
-            source.Resource,
-            () => KubernetesTransforms.DiscardsManagedFields(transform) ? client.Resource<T>(DecodingFor(resource, transform)) : source,
-            scope,
-            options =>
-            {
-                options = options with { MetadataAccessor = options.MetadataAccessor ?? KubernetesObjectAccessor<T>.Instance };
-                options = configure?.Invoke(options) ?? options;
-                transform = options.Transform;
-                return options;
-            });
+        return GetOrAddFollowingTransform(factory, client.Resource<T>(resource), resource, decoding => client.Resource<T>(decoding), configure);
     }
 
     /// <summary>
@@ -167,21 +152,35 @@ public static class KubernetesClientExtensions
     public static ISharedIndexInformer<PartialObjectMetadata> GetOrAddMetadata(this SharedInformerFactory factory, IKubernetes client, GroupVersionResource resource, KubernetesResourceOptions? options = null, Func<SharedIndexInformerOptions<PartialObjectMetadata>, SharedIndexInformerOptions<PartialObjectMetadata>>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        var source = client.MetadataResource(resource, options);
 
         // The factory keys by object type as well, so this never collides with GetOrAdd<V1Pod> of the same resource.
-        var scope = (options ?? KubernetesResourceOptions.Default).InformerScope;
+        return GetOrAddFollowingTransform(factory, client.MetadataResource(resource, options), options, decoding => client.MetadataResource(resource, decoding), configure);
+    }
+
+    /// <summary>
+    /// The factory's informer over <paramref name="source"/>, keyed by <paramref name="resource"/>'s scope. The factory
+    /// configures before it asks for the list-watch, so the source can follow the configured transform: one that discards
+    /// managed fields gets a source from <paramref name="sourceFor"/> that skips decoding them.
+    /// </summary>
+    private static ISharedIndexInformer<TObject> GetOrAddFollowingTransform<TObject>(
+        SharedInformerFactory factory,
+        IResourceClient<TObject> source,
+        KubernetesResourceOptions? resource,
+        Func<KubernetesResourceOptions?, IResourceClient<TObject>> sourceFor,
+        Func<SharedIndexInformerOptions<TObject>, SharedIndexInformerOptions<TObject>>? configure)
+        where TObject : class, IKubernetesObject<V1ObjectMeta>
+    {
         Delegate? transform = null;
         return factory.GetOrAdd(
             source.Resource,
-            () => KubernetesTransforms.DiscardsManagedFields(transform) ? client.MetadataResource(resource, DecodingFor(options, transform)) : source,
-            scope,
-            informerOptions =>
+            () => KubernetesTransforms.DiscardsManagedFields(transform) ? sourceFor(DecodingFor(resource, transform)) : source,
+            (resource ?? KubernetesResourceOptions.Default).InformerScope,
+            options =>
             {
-                informerOptions = informerOptions with { MetadataAccessor = informerOptions.MetadataAccessor ?? KubernetesObjectAccessor<PartialObjectMetadata>.Instance };
-                informerOptions = configure?.Invoke(informerOptions) ?? informerOptions;
-                transform = informerOptions.Transform;
-                return informerOptions;
+                options = options with { MetadataAccessor = options.MetadataAccessor ?? KubernetesObjectAccessor<TObject>.Instance };
+                options = configure?.Invoke(options) ?? options;
+                transform = options.Transform;
+                return options;
             });
     }
 

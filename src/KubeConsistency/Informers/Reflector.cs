@@ -318,27 +318,21 @@ internal sealed class Reflector<T>
         return (items, listResourceVersion ?? string.Empty);
     }
 
-    /// <summary>One page, appended to <paramref name="items"/>: transformed item by item as decoded where the list-watch streams.</summary>
+    /// <summary>One page, appended to <paramref name="items"/>: item by item as decoded where the list-watch streams.</summary>
     private async ValueTask<(string ResourceVersion, string? Continue)> ListPageAsync(ListOptions options, List<T> items, Func<T, T>? transformer, CancellationToken cancellationToken)
     {
-        if (transformer is not null && _o.ListWatch is IStreamingListWatch<T> streaming)
+        // Null items pass through untransformed so that the queue's Replace rejects them as it always has.
+        Action<T> add = transformer is null ? items.Add : item => items.Add(item is null ? item! : transformer(item));
+        if (_o.ListWatch is IStreamingListWatch<T> streaming)
         {
-            // Null items pass through untransformed so that the queue's Replace rejects them as it always has.
-            var (rv, next, _) = await streaming.ListEachAsync(options, item => items.Add(item is null ? item! : transformer(item)), cancellationToken).ConfigureAwait(false);
+            var (rv, next, _) = await streaming.ListEachAsync(options, add, cancellationToken).ConfigureAwait(false);
             return (rv, next);
         }
 
         var page = await _o.ListWatch.ListAsync(options, cancellationToken).ConfigureAwait(false);
-        if (transformer is null)
+        foreach (var item in page.Items)
         {
-            items.AddRange(page.Items);
-        }
-        else
-        {
-            foreach (var item in page.Items)
-            {
-                items.Add(item is null ? item! : transformer(item));
-            }
+            add(item);
         }
 
         return (page.ResourceVersion, page.Continue);
