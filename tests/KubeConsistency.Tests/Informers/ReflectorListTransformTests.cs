@@ -7,8 +7,8 @@ namespace KubeConsistency.Tests.Informers;
 
 /// <summary>
 /// The reflector applies the informer's transform to listed objects as they arrive, once each, so that a relist never
-/// holds every object untransformed (upstream's watch-list temporary store, kubernetes#131799; for LIST an extension,
-/// docs/compatibility.md).
+/// holds every object untransformed: §5.2's watch-list temporary store as upstream (kubernetes#131799), §5.1's LIST
+/// pages as our extension (docs/compatibility.md, Informers), with §2.3's Replace queuing them untouched.
 /// </summary>
 public sealed class ReflectorListTransformTests
 {
