@@ -13,7 +13,7 @@ namespace KubeConsistency.Http;
 /// <remarks>
 /// Why: every <c>Deserialize</c> call allocates System.Text.Json's read-stack frames afresh, about 1.35 KB for a pod
 /// (benchmarks: <c>ProbeWatchDecodeBenchmarks</c>); one streaming decode keeps them for the whole watch. The objects
-/// are the same: same contract, same converters. Each object is written whole, followed by a newline, before its
+/// are the same: same contract, same converters. Each object is written whole, after a newline, before its
 /// value is asked for, so the decode completes synchronously; if it ever does not, or a value fails to decode, this
 /// watch falls back to one <c>Deserialize</c> per object (the error is reported exactly as that path reports it).
 /// One watch stream, one thread at a time.
@@ -46,10 +46,14 @@ internal sealed class StreamingObjectDecoder<T> : IDisposable
             return JsonSerializer.Deserialize(json, _typeInfo);
         }
 
+        // The separator goes before the object, not after it: once the object is read nothing of the segment is
+        // left unconsumed, so the pipe recycles it and the next object starts a segment of its own. A separator left
+        // behind would put the next object in a new segment linked to it, and the reader would take the slower
+        // multi-segment path for that whole object (about every second pod with the pipe's 4 KiB segments).
         var writer = _pipe.Writer;
         var span = writer.GetSpan(json.Length + 1);
-        json.CopyTo(span);
-        span[json.Length] = (byte)'\n';
+        span[0] = (byte)'\n';
+        json.CopyTo(span[1..]);
         writer.Advance(json.Length + 1);
         var flushed = writer.FlushAsync();
         if (!flushed.IsCompletedSuccessfully)
