@@ -27,6 +27,26 @@ public class ProbeWatchDecodeBenchmarks
     {
         var (_, _, pod, status) = PodGenerator.Create(1, 100);
         pod["status"] = status["status"]!.DeepClone();
+
+        // What the server adds, where kube-apiserver writes it (after the namespace).
+        var generated = pod["metadata"]!.AsObject();
+        var metadata = new System.Text.Json.Nodes.JsonObject
+        {
+            ["name"] = generated["name"]!.DeepClone(),
+            ["namespace"] = generated["namespace"]!.DeepClone(),
+            ["uid"] = "6f1c2a9e-3d4b-4c5e-8f70-1a2b3c4d5e6f",
+            ["resourceVersion"] = "123456789",
+            ["creationTimestamp"] = "2026-01-15T10:00:00Z",
+        };
+        foreach (var (key, value) in generated.ToList())
+        {
+            if (!metadata.ContainsKey(key))
+            {
+                metadata[key] = value!.DeepClone();
+            }
+        }
+
+        pod["metadata"] = metadata;
         _pod = JsonSerializer.SerializeToUtf8Bytes(pod, BenchJsonContext.Default.JsonNode);
         using var all = new MemoryStream();
         for (var i = 0; i < Objects; i++)
