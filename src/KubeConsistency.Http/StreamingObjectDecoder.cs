@@ -25,13 +25,22 @@ internal sealed class StreamingObjectDecoder<T> : IDisposable
     private static readonly PipeOptions s_options = new(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false);
 
     private readonly JsonTypeInfo<T> _typeInfo;
+    private readonly Func<PipeReader, PipeReader>? _observeReader;
     private Pipe? _pipe;
     private IAsyncEnumerator<T?>? _values;
     private bool _inFlight;
 
     public StreamingObjectDecoder(JsonTypeInfo<T> typeInfo)
+        : this(typeInfo, observeReader: null)
+    {
+    }
+
+    /// <param name="typeInfo">The object contract.</param>
+    /// <param name="observeReader">Wraps the pipe reader the decode reads from (tests observe its reads).</param>
+    internal StreamingObjectDecoder(JsonTypeInfo<T> typeInfo, Func<PipeReader, PipeReader>? observeReader)
     {
         _typeInfo = typeInfo;
+        _observeReader = observeReader;
         Start();
     }
 
@@ -92,7 +101,8 @@ internal sealed class StreamingObjectDecoder<T> : IDisposable
     private void Start()
     {
         _pipe = new Pipe(s_options);
-        _values = JsonSerializer.DeserializeAsyncEnumerable(_pipe.Reader, _typeInfo, topLevelValues: true).GetAsyncEnumerator();
+        var reader = _observeReader is null ? _pipe.Reader : _observeReader(_pipe.Reader);
+        _values = JsonSerializer.DeserializeAsyncEnumerable(reader, _typeInfo, topLevelValues: true).GetAsyncEnumerator();
         _inFlight = false;
     }
 

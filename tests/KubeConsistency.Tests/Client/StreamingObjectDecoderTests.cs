@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using FsCheck;
@@ -40,6 +41,27 @@ public sealed class StreamingObjectDecoderTests
     }
 
     [Fact]
+    public void Property_EveryObjectIsReadFromOneSegment()
+    {
+        // A segment left holding an unread separator made the next object that did not fit its rest span two
+        // segments, and the reader's slower multi-segment path (about every second pod with 4 KiB segments).
+        var sizes = Gen.Choose(0, 6_000).ListOf().Where(static l => l.Count > 0);
+        Prop.ForAll(Arb.From(sizes), annotationSizes =>
+        {
+            ReadCountingReader? counting = null;
+            using var decoder = new StreamingObjectDecoder<TestPod>(TestJsonContext.Default.TestPod, r => counting = new ReadCountingReader(r));
+            foreach (var size in annotationSizes)
+            {
+                Assert.NotNull(decoder.Decode(Json("p", 2, 1, size)));
+            }
+
+            Assert.True(decoder.Streaming);
+            Assert.Equal(0, counting!.MultiSegmentReads);
+            Assert.True(counting.Reads >= annotationSizes.Count);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
     public void AnObjectThatDoesNotFitTheType_FailsAsDeserializeFails_AndLaterObjectsStillStream()
     {
         using var decoder = new StreamingObjectDecoder<TestPod>(TestJsonContext.Default.TestPod);
@@ -62,6 +84,49 @@ public sealed class StreamingObjectDecoderTests
         decoder.Dispose();
         Assert.False(decoder.Streaming);
         Assert.Equal("a", decoder.Decode(Json("a", 1, 1, 0))!.Metadata!.Name);
+    }
+
+    /// <summary>Passes reads through, counting those whose buffer spans more than one segment.</summary>
+    private sealed class ReadCountingReader(PipeReader inner) : PipeReader
+    {
+        public int Reads { get; private set; }
+
+        public int MultiSegmentReads { get; private set; }
+
+        public override void AdvanceTo(SequencePosition consumed) => inner.AdvanceTo(consumed);
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => inner.AdvanceTo(consumed, examined);
+
+        public override void CancelPendingRead() => inner.CancelPendingRead();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(cancellationToken).ConfigureAwait(false));
+
+        public override bool TryRead(out ReadResult result)
+        {
+            if (!inner.TryRead(out result))
+            {
+                return false;
+            }
+
+            Count(result);
+            return true;
+        }
+
+        private ReadResult Count(ReadResult result)
+        {
+            Reads++;
+
+            // An empty buffer at the end carries no object.
+            if (!result.Buffer.IsEmpty && !result.Buffer.IsSingleSegment)
+            {
+                MultiSegmentReads++;
+            }
+
+            return result;
+        }
     }
 
     private static byte[] Json(string name, int labels, int depth, int annotationBytes)
