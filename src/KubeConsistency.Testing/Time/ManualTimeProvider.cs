@@ -17,7 +17,9 @@ public sealed class ManualTimeProvider : FakeTimeProvider
     private static readonly DateTimeOffset s_defaultStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<TrackedTimer, (DateTimeOffset DueAt, TimeSpan Period)> _scheduled = [];
+    // Armed: the inner timer has been started. Waiters see only armed timers, so a test that advances the clock as
+    // soon as it sees a timer never does so before that timer can fire.
+    private readonly Dictionary<TrackedTimer, (DateTimeOffset DueAt, TimeSpan Period, bool Armed)> _scheduled = [];
     private readonly List<(Func<IReadOnlyList<TimeSpan>, bool> Condition, TaskCompletionSource Signal)> _waiters = [];
 
     /// <summary>Creates the provider with the clock at <paramref name="start"/> (default 2026-01-01T00:00:00Z).</summary>
@@ -46,7 +48,8 @@ public sealed class ManualTimeProvider : FakeTimeProvider
         {
             lock (_lock)
             {
-                return _scheduled.Count == 0 ? null : _scheduled.Values.Min(t => t.DueAt) - GetUtcNow();
+                var armed = _scheduled.Values.Where(static t => t.Armed).ToList();
+                return armed.Count == 0 ? null : armed.Min(t => t.DueAt) - GetUtcNow();
             }
         }
     }
@@ -103,12 +106,12 @@ public sealed class ManualTimeProvider : FakeTimeProvider
     private List<TimeSpan> DueInLocked()
     {
         var now = GetUtcNow();
-        return [.. _scheduled.Values.Select(t => t.DueAt - now)];
+        return [.. _scheduled.Values.Where(static t => t.Armed).Select(t => t.DueAt - now)];
     }
 
+    /// <summary>Records a timer's schedule before its inner timer is started (so that a fire finds it), not yet armed.</summary>
     private void Track(TrackedTimer timer, TimeSpan dueTime, TimeSpan period)
     {
-        List<TaskCompletionSource>? release = null;
         lock (_lock)
         {
             if (dueTime == Timeout.InfiniteTimeSpan)
@@ -117,7 +120,22 @@ public sealed class ManualTimeProvider : FakeTimeProvider
                 return;
             }
 
-            _scheduled[timer] = (GetUtcNow() + dueTime, period == Timeout.InfiniteTimeSpan ? TimeSpan.Zero : period);
+            _scheduled[timer] = (GetUtcNow() + dueTime, period == Timeout.InfiniteTimeSpan ? TimeSpan.Zero : period, false);
+        }
+    }
+
+    /// <summary>Marks a timer armed once its inner timer runs (unless it already fired) and releases the waiters it satisfies.</summary>
+    private void Armed(TrackedTimer timer)
+    {
+        List<TaskCompletionSource>? release = null;
+        lock (_lock)
+        {
+            if (!_scheduled.TryGetValue(timer, out var entry))
+            {
+                return;
+            }
+
+            _scheduled[timer] = entry with { Armed = true };
             var dueIn = DueInLocked();
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {
@@ -143,7 +161,7 @@ public sealed class ManualTimeProvider : FakeTimeProvider
 
             if (entry.Period > TimeSpan.Zero)
             {
-                _scheduled[timer] = (entry.DueAt + entry.Period, entry.Period);
+                _scheduled[timer] = entry with { DueAt = entry.DueAt + entry.Period };
             }
             else
             {
@@ -181,7 +199,9 @@ public sealed class ManualTimeProvider : FakeTimeProvider
             ArgumentOutOfRangeException.ThrowIfLessThan(dueTime, Timeout.InfiniteTimeSpan);
             ArgumentOutOfRangeException.ThrowIfLessThan(period, Timeout.InfiniteTimeSpan);
             owner.Track(this, dueTime, period);
-            return Inner.Change(dueTime, period);
+            var changed = Inner.Change(dueTime, period);
+            owner.Armed(this);
+            return changed;
         }
 
         public void Dispose()

@@ -53,6 +53,29 @@ public sealed class ManualTimeProviderTests
     }
 
     [Fact]
+    public void AWaiterIsReleasedOnlyOnceItsTimerCanFire()
+    {
+        // The waiter advances the clock the moment it sees the timer, as a test thread can right after its wait
+        // completes. Released before the inner timer was started, the advance came too early and the timer was
+        // armed against the advanced clock: an 800 ms delay then never fired at +800 ms (a flaky reflector test).
+        var time = new ManualTimeProvider();
+        var advanced = time.WaitForTimersAsync(dueIn =>
+        {
+            if (!dueIn.Contains(TimeSpan.FromMilliseconds(800)))
+            {
+                return false;
+            }
+
+            time.Advance(TimeSpan.FromMilliseconds(800));
+            return true;
+        });
+        var delay = Task.Delay(TimeSpan.FromMilliseconds(800), time);
+        Assert.True(advanced.IsCompletedSuccessfully);
+        Assert.True(delay.IsCompletedSuccessfully);
+        Assert.Equal(0, time.ActiveTimerCount);
+    }
+
+    [Fact]
     public void DisposedAndChangedTimers_Behave()
     {
         var time = new ManualTimeProvider();
