@@ -19,9 +19,22 @@ namespace KubeConsistency.Benchmarks.Sync;
 /// </summary>
 internal static class ClientMode
 {
+    /// <summary>The models a client child decodes (<c>--model</c>); the orchestrator checks them before seeding a server.</summary>
+    public static readonly string[] Models = ["typed", "node", "k8s", "meta", "kclient"];
+
+    /// <summary>Throws unless <paramref name="model"/> is one of <see cref="Models"/>.</summary>
+    public static void RequireModel(string model)
+    {
+        if (!Models.Contains(model))
+        {
+            throw new ArgumentException($"--model {model}: must be one of {string.Join(", ", Models)}");
+        }
+    }
+
     public static async Task<int> RunAsync(Args args)
     {
         var model = args.String("model", "typed");
+        RequireModel(model);
         return model switch
         {
             "typed" => await RunAsync(args, TypedInfo(args), model),
@@ -39,7 +52,7 @@ internal static class ClientMode
 
             // What a C# user writes today with KubernetesClient alone: one LIST into a dictionary, then a watch.
             "kclient" => await KubernetesClientPeer.RunAsync(args),
-            _ => throw new ArgumentException("--model must be typed, node, k8s, meta or kclient"),
+            _ => throw new System.Diagnostics.UnreachableException(),
         };
     }
 

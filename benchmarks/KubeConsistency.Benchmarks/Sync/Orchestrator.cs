@@ -69,15 +69,6 @@ internal static class Orchestrator
         _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup"),
     };
 
-    // Checked before a server is seeded: the client child would only say so after the list.
-    private static void RequireModel(string model)
-    {
-        if (model is not ("typed" or "node" or "k8s" or "meta" or "kclient"))
-        {
-            throw new ArgumentException($"--model {model}: must be typed, node, k8s, meta or kclient");
-        }
-    }
-
     private static IEnumerable<string> FlagsOf(string variant) => VariantParts(variant).SelectMany(p => VariantFlags.GetValueOrDefault(p) ?? []);
 
     // client-go v0.36.0 against kube-apiserver + etcd, same machine class, 1.5 KB pods (from the brief).
@@ -96,7 +87,8 @@ internal static class Orchestrator
         var paths = pathArg == "both" ? new[] { "list", "watchlist" } : pathArg.Split(',');
         var modelArg = args.String("model", "typed");
         var models = modelArg == "both" ? new[] { "typed", "node" } : modelArg.Split(',');
-        Array.ForEach(models, RequireModel);
+        // Checked before a server is seeded: the client child would only say so after the list.
+        Array.ForEach(models, ClientMode.RequireModel);
         // Both string decodings by default: the library's DeduplicatingStringConverter trades CPU for memory.
         var common = CommonOptions(args, "default,dedup");
         var clientFlags = ClientFlags(args);
@@ -185,7 +177,7 @@ internal static class Orchestrator
             throw new ArgumentException("watch-throughput measures one --model per run");
         }
 
-        RequireModel(model);
+        ClientMode.RequireModel(model);
         var common = CommonOptions(args);
         var clientFlags = ClientFlags(args);
         args.RejectUnknown();

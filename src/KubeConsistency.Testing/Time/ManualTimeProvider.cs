@@ -48,8 +48,8 @@ public sealed class ManualTimeProvider : FakeTimeProvider
         {
             lock (_lock)
             {
-                var armed = _scheduled.Values.Where(static t => t.Armed).ToList();
-                return armed.Count == 0 ? null : armed.Min(t => t.DueAt) - GetUtcNow();
+                var dueIn = DueInLocked();
+                return dueIn.Count == 0 ? null : dueIn.Min();
             }
         }
     }
