@@ -144,6 +144,31 @@ public sealed class SharedValueDecodingTests
         Assert.Equal(json, JsonSerializer.Serialize(first, SharedElements));
     }
 
+    [Theory]
+    [InlineData(JsonCommentHandling.Skip)]
+    [InlineData(JsonCommentHandling.Disallow)]
+    public void Values_decode_under_the_readers_options_as_without_the_converter(JsonCommentHandling comments)
+    {
+        // A fresh value each time, so the converter's first read (a miss) parses it under the reader's options.
+        var tag = Guid.NewGuid().ToString("N");
+        var json = comments == JsonCommentHandling.Skip
+            ? "{\"a\":{\"f:" + tag + "\":[1,2,],/* note */\"g\":{},},\"b\":1}"
+            : "{\"a\":{\"f:" + tag + "\":[1,2,],\"g\":{},},\"b\":1}";
+        var plain = new JsonSerializerOptions { AllowTrailingCommas = true, ReadCommentHandling = comments };
+        var shared = new JsonSerializerOptions(plain) { Converters = { new DeduplicatingJsonElementConverter() } };
+        var expected = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json, plain)!;
+        foreach (var _ in (int[])[0, 1])
+        {
+            var actual = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json, shared)!;
+            Assert.Equal(expected["a"].GetRawText(), actual["a"].GetRawText());
+            Assert.Equal(expected["a"].GetProperty("f:" + tag).GetArrayLength(), actual["a"].GetProperty("f:" + tag).GetArrayLength());
+            Assert.Equal(1, actual["b"].GetInt32());
+        }
+
+        var strict = new JsonSerializerOptions { Converters = { new DeduplicatingJsonElementConverter() } };
+        Assert.ThrowsAny<JsonException>(() => JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json.Replace(tag, Guid.NewGuid().ToString("N")), strict));
+    }
+
     [Fact]
     public void Invalid_quantities_fail_as_kubernetes_clients_converter_fails()
     {
