@@ -27,20 +27,7 @@ public class KubernetesModelDecodeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _pods = new byte[Pods][];
-        for (var i = 0; i < Pods; i++)
-        {
-            var (_, _, pod, status) = PodGenerator.Create(i, namespaces: 100);
-            var meta = pod["metadata"]!.AsObject();
-            meta["uid"] = Guid.NewGuid().ToString();
-            meta["resourceVersion"] = (1000 + i).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            meta["creationTimestamp"] = "2026-01-15T10:00:00Z";
-            var ownerUid = meta["ownerReferences"]![0]!["uid"]!.GetValue<string>();
-            var ip = status["status"]!["podIP"]!.GetValue<string>();
-            meta["managedFields"] = JsonNode.Parse(ManagedFields(ownerUid, ip));
-            pod["status"] = status["status"]!.DeepClone();
-            _pods[i] = Encoding.UTF8.GetBytes(pod.ToJsonString());
-        }
+        _pods = CreatePods(Pods);
 
         // Fills the tables and checks the three decodes agree.
         foreach (var pod in _pods)
@@ -52,6 +39,27 @@ public class KubernetesModelDecodeBenchmarks
                 throw new InvalidOperationException("The shared decode differs from KubernetesClient's.");
             }
         }
+    }
+
+    /// <summary>The JSON of <paramref name="count"/> pods as kube-apiserver serves them, each with its own UID and IP.</summary>
+    internal static byte[][] CreatePods(int count)
+    {
+        var pods = new byte[count][];
+        for (var i = 0; i < count; i++)
+        {
+            var (_, _, pod, status) = PodGenerator.Create(i, namespaces: 100);
+            var meta = pod["metadata"]!.AsObject();
+            meta["uid"] = Guid.NewGuid().ToString();
+            meta["resourceVersion"] = (1000 + i).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            meta["creationTimestamp"] = "2026-01-15T10:00:00Z";
+            var ownerUid = meta["ownerReferences"]![0]!["uid"]!.GetValue<string>();
+            var ip = status["status"]!["podIP"]!.GetValue<string>();
+            meta["managedFields"] = JsonNode.Parse(ManagedFields(ownerUid, ip));
+            pod["status"] = status["status"]!.DeepClone();
+            pods[i] = Encoding.UTF8.GetBytes(pod.ToJsonString());
+        }
+
+        return pods;
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Pods)]
