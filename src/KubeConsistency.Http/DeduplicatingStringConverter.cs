@@ -91,12 +91,11 @@ public sealed class DeduplicatingStringConverter : JsonConverter<string>
         }
 
         var bytes = reader.ValueSpan;
-        if (bytes.Length > MaxPooledLength || !Ascii.IsValid(bytes))
+        if (bytes.Length > MaxPooledLength || !TryHashAscii(bytes, out var hash))
         {
             return reader.GetString()!;
         }
 
-        var hash = Hash(bytes);
         ref var entry = ref Table[(int)(hash & (SlotCount - 1))];
 
         // The stored hash is checked first so that a unique value (UID, IP) does not dereference the string in its
@@ -120,30 +119,46 @@ public sealed class DeduplicatingStringConverter : JsonConverter<string>
         return created;
     }
 
-    private static uint Hash(ReadOnlySpan<byte> bytes)
+    /// <summary>Hashes <paramref name="bytes"/> (at most 64) and tells whether they are all ASCII, in one pass.</summary>
+    internal static bool TryHashAscii(ReadOnlySpan<byte> bytes, out uint hash)
     {
-        // Eight bytes per step (values are at most 64 bytes): a byte-at-a-time hash was a measurable part of the
-        // decode. Multiply-xorshift mixing; the length is mixed in so prefixes differ.
-        var h = (ulong)bytes.Length * 0x9E3779B97F4A7C15UL;
+        // Eight bytes per step: a byte-at-a-time hash was a measurable part of the decode, and the ASCII check rides
+        // on the same loads. Multiply-xorshift mixing; the length is mixed in so prefixes differ.
+        var length = bytes.Length;
+        var h = (ulong)length * 0x9E3779B97F4A7C15UL;
+        ulong seen = 0;
         var i = 0;
-        for (; i + 8 <= bytes.Length; i += 8)
+        for (; i + 8 <= length; i += 8)
         {
-            h = Mix(h ^ BinaryPrimitives.ReadUInt64LittleEndian(bytes[i..]));
+            var word = BinaryPrimitives.ReadUInt64LittleEndian(bytes[i..]);
+            seen |= word;
+            h = Mix(h ^ word);
         }
 
-        if (i < bytes.Length)
+        if (i < length)
         {
-            // The last 1–7 bytes, zero-padded.
-            ulong tail = 0;
-            for (var shift = 0; i < bytes.Length; i++, shift += 8)
+            // The last 1–7 bytes, zero-padded, read with as few loads as possible (overlapping where they can).
+            ulong tail;
+            if (length >= 8)
             {
-                tail |= (ulong)bytes[i] << shift;
+                tail = BinaryPrimitives.ReadUInt64LittleEndian(bytes[(length - 8)..]) >> ((8 - (length - i)) * 8);
+            }
+            else if (length >= 4)
+            {
+                tail = BinaryPrimitives.ReadUInt32LittleEndian(bytes)
+                    | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(bytes[(length - 4)..]) << ((length - 4) * 8));
+            }
+            else
+            {
+                tail = bytes[0] | (length > 1 ? (ulong)bytes[1] << 8 : 0) | (length > 2 ? (ulong)bytes[2] << 16 : 0);
             }
 
+            seen |= tail;
             h = Mix(h ^ tail);
         }
 
-        return (uint)(h ^ (h >> 32));
+        hash = (uint)(h ^ (h >> 32));
+        return (seen & 0x8080808080808080UL) == 0;
     }
 
     private static ulong Mix(ulong h)

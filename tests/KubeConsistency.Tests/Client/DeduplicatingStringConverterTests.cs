@@ -130,6 +130,38 @@ public sealed class DeduplicatingStringConverterTests
     }
 
     [Fact]
+    public void Property_OnePassHashAndAsciiCheck_EqualsAByteAtATimeModel()
+    {
+        // Mostly ASCII with the odd high byte, so a non-ASCII byte lands in every position (head words and the
+        // overlapping tail reads alike), at every length the table pools.
+        var bytes = Gen.Frequency((9, Gen.Choose(0, 127)), (1, Gen.Choose(128, 255))).Select(b => (byte)b);
+        var values = Gen.Choose(0, DeduplicatingStringConverter.MaxPooledLength).SelectMany(n => Gen.ArrayOf(bytes, n));
+        Prop.ForAll(Arb.From(values), value =>
+        {
+            var ascii = DeduplicatingStringConverter.TryHashAscii(value, out var hash);
+            return ascii == System.Text.Ascii.IsValid(value) && hash == ModelHash(value);
+        }).QuietCheckThrowOnFailure();
+
+        static uint ModelHash(byte[] value)
+        {
+            static ulong Mix(ulong h) => (h * 0xBF58476D1CE4E5B9UL) ^ ((h * 0xBF58476D1CE4E5B9UL) >> 31);
+            var h = (ulong)value.Length * 0x9E3779B97F4A7C15UL;
+            for (var word = 0; word * 8 < value.Length; word++)
+            {
+                ulong w = 0;
+                for (var b = 0; b < 8 && (word * 8) + b < value.Length; b++)
+                {
+                    w |= (ulong)value[(word * 8) + b] << (8 * b);
+                }
+
+                h = Mix(h ^ w);
+            }
+
+            return (uint)(h ^ (h >> 32));
+        }
+    }
+
+    [Fact]
     public void ConcurrentDecoding_FromManyThreads_YieldsCorrectValues()
     {
         // More distinct values than the table has slots: threads constantly race to replace the same slots.
