@@ -139,12 +139,17 @@ public sealed class DeduplicatingStringConverterTests
         Prop.ForAll(Arb.From(values), value =>
         {
             var ascii = DeduplicatingStringConverter.TryHashAscii(value, out var hash);
-            return ascii == System.Text.Ascii.IsValid(value) && hash == ModelHash(value);
+            return ascii == Ascii.IsValid(value) && hash == ModelHash(value);
         }).QuietCheckThrowOnFailure();
 
         static uint ModelHash(byte[] value)
         {
-            static ulong Mix(ulong h) => (h * 0xBF58476D1CE4E5B9UL) ^ ((h * 0xBF58476D1CE4E5B9UL) >> 31);
+            static ulong Mix(ulong h)
+            {
+                h *= 0xBF58476D1CE4E5B9UL;
+                return h ^ (h >> 31);
+            }
+
             var h = (ulong)value.Length * 0x9E3779B97F4A7C15UL;
             for (var word = 0; word * 8 < value.Length; word++)
             {
