@@ -11,7 +11,8 @@ namespace KubeConsistency.Benchmarks.Decoding;
 /// <summary>
 /// Decoding one <c>k8s.Models.V1Pod</c> as an informer's list decode does, per pod of a 1,000-pod list: with
 /// KubernetesClient's own serializer options, with ours without shared values (<c>DeduplicateValues = false</c>: the
-/// culture-free timestamp converters only) and with ours by default (shared strings, quantities and field sets). Pods
+/// culture-free timestamp converters only), with ours by default (shared strings, quantities and field sets) and with
+/// ours without sharing over source-generated metadata instead of the reflection resolver KubernetesClient uses. Pods
 /// carry kube-apiserver's two <c>managedFields</c> entries: a spec field set their ReplicaSet's pods share and a status
 /// field set unique to each pod (it keys <c>podIPs</c> by the pod's IP), so both the hit and the miss path are measured.
 /// </summary>
@@ -22,6 +23,7 @@ public class KubernetesModelDecodeBenchmarks
     private static readonly JsonSerializerOptions Original = KubernetesClientConnections.JsonOptions;
     private static readonly JsonSerializerOptions Unshared = KubernetesDecoding.For(new KubernetesResourceOptions { DeduplicateValues = false });
     private static readonly JsonSerializerOptions Shared = KubernetesDecoding.For(new KubernetesResourceOptions());
+    private static readonly JsonSerializerOptions UnsharedGenerated = new(Unshared) { TypeInfoResolver = KubernetesModelContext.Default };
     private byte[][] _pods = [];
 
     [GlobalSetup]
@@ -34,7 +36,8 @@ public class KubernetesModelDecodeBenchmarks
         {
             var a = JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(pod, Original), Original);
             var b = JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(pod, Shared), Original);
-            if (a != b)
+            var c = JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(pod, UnsharedGenerated), Original);
+            if (a != b || a != c)
             {
                 throw new InvalidOperationException("The shared decode differs from KubernetesClient's.");
             }
@@ -70,6 +73,9 @@ public class KubernetesModelDecodeBenchmarks
 
     [Benchmark(OperationsPerInvoke = Pods)]
     public int Shared_values() => Decode(Shared);
+
+    [Benchmark(OperationsPerInvoke = Pods)]
+    public int Unshared_generated() => Decode(UnsharedGenerated);
 
     private int Decode(JsonSerializerOptions options)
     {
