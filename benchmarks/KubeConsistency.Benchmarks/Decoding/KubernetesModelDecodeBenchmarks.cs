@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using BenchmarkDotNet.Attributes;
 using k8s.Models;
 using KubeConsistency.Benchmarks.Sync;
+using KubeConsistency.Http;
 using KubeConsistency.KubernetesClient;
 
 namespace KubeConsistency.Benchmarks.Decoding;
@@ -24,6 +25,8 @@ public class KubernetesModelDecodeBenchmarks
     private static readonly JsonSerializerOptions Unshared = KubernetesDecoding.For(new KubernetesResourceOptions { DeduplicateValues = false });
     private static readonly JsonSerializerOptions Shared = KubernetesDecoding.For(new KubernetesResourceOptions());
     private static readonly JsonSerializerOptions UnsharedGenerated = new(Unshared) { TypeInfoResolver = KubernetesModelContext.Default };
+    private static readonly JsonSerializerOptions UnsharedDirect = DirectDecoding.TryCreate(Unshared, typeof(V1Pod))!.Options;
+    private static readonly JsonSerializerOptions SharedDirect = DirectDecoding.TryCreate(Shared, typeof(V1Pod))!.Options;
     private byte[][] _pods = [];
 
     [GlobalSetup]
@@ -37,7 +40,9 @@ public class KubernetesModelDecodeBenchmarks
             var a = JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(pod, Original), Original);
             var b = JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(pod, Shared), Original);
             var c = JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(pod, UnsharedGenerated), Original);
-            if (a != b || a != c)
+            var d = JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(pod, UnsharedDirect), Original);
+            var e = JsonSerializer.Serialize(JsonSerializer.Deserialize<V1Pod>(pod, SharedDirect), Original);
+            if (a != b || a != c || a != d || a != e)
             {
                 throw new InvalidOperationException("The shared decode differs from KubernetesClient's.");
             }
@@ -73,6 +78,12 @@ public class KubernetesModelDecodeBenchmarks
 
     [Benchmark(OperationsPerInvoke = Pods)]
     public int Shared_values() => Decode(Shared);
+
+    [Benchmark(OperationsPerInvoke = Pods)]
+    public int Unshared_direct() => Decode(UnsharedDirect);
+
+    [Benchmark(OperationsPerInvoke = Pods)]
+    public int Shared_direct() => Decode(SharedDirect);
 
     [Benchmark(OperationsPerInvoke = Pods)]
     public int Unshared_generated() => Decode(UnsharedGenerated);

@@ -1,0 +1,388 @@
+using System.Buffers;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+
+namespace KubeConsistency.Http;
+
+/// <summary>
+/// Decodes an object graph with value converters built from its System.Text.Json contract: objects, lists and
+/// dictionaries are read straight from the reader, property by property, through the same property names, setters
+/// and leaf converters (strings, numbers, timestamps, quantities, the sharing converters) the contract names.
+/// </summary>
+/// <remarks>
+/// Why: System.Text.Json's own object converters are resumable. One <c>Deserialize</c> per object allocates their
+/// read-stack frames afresh (about 1.35 KB for a pod); a streaming decode keeps the frames but runs the slower resumable
+/// path for every property. A value converter needs neither: the serializer calls it once with the whole value in the
+/// buffer. Only contracts whose every feature is reproduced here are built (see <see cref="TryCreate"/>); for the rest
+/// the caller keeps the serializer's own decode. Errors: the reader's and the leaf converters' exceptions pass
+/// through, so a caller that wants the serializer's exact message and path decodes the failed value again with the
+/// original contract.
+/// </remarks>
+internal static class DirectDecoding
+{
+    /// <summary>
+    /// The contract for <paramref name="root"/> under <paramref name="options"/> with direct converters, or
+    /// <see langword="null"/> when some type of its graph uses a feature the direct decode does not reproduce.
+    /// </summary>
+    /// <remarks>
+    /// Setters are taken from the properties' own <see cref="PropertyInfo"/> where the contract has one, so a contract
+    /// whose resolver replaces <see cref="JsonPropertyInfo.Set"/> must not be passed here.
+    /// </remarks>
+    public static JsonTypeInfo? TryCreate(JsonSerializerOptions options, Type root)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.IsReadOnly || !SupportsOptions(options))
+        {
+            return null;
+        }
+
+        var converter = new Builder(options).TryBuild(root);
+        if (converter is null)
+        {
+            return null;
+        }
+
+        var direct = new JsonSerializerOptions(options);
+        direct.Converters.Insert(0, converter);
+        direct.MakeReadOnly(populateMissingResolver: true);
+        return direct.GetTypeInfo(root);
+    }
+
+    private static bool SupportsOptions(JsonSerializerOptions options) =>
+        options.ReferenceHandler is null
+        && !options.PropertyNameCaseInsensitive
+        && options.NumberHandling == JsonNumberHandling.Strict
+        && options.UnmappedMemberHandling == JsonUnmappedMemberHandling.Skip
+        && options.PreferredObjectCreationHandling == JsonObjectCreationHandling.Replace
+        && options.AllowDuplicateProperties
+        && !options.RespectNullableAnnotations
+        && !options.RespectRequiredConstructorParameters;
+
+    // Whether the serializer calls the converter for a JSON null (a non-nullable value type's converter always sees it).
+    private static bool HandlesNull<T>(JsonConverter<T> converter) =>
+        converter.HandleNull || (typeof(T).IsValueType && Nullable.GetUnderlyingType(typeof(T)) is null);
+
+    private static JsonException Unexpected(JsonTokenType expected, Type type) =>
+        new($"Expected {expected} to read {type}.");
+
+    private sealed class Builder(JsonSerializerOptions options)
+    {
+        // A type's converter is registered before its properties are bound, so a graph may refer to itself.
+        private readonly Dictionary<Type, JsonConverter> _built = [];
+
+        public JsonConverter? TryBuild(Type type)
+        {
+            if (_built.TryGetValue(type, out var built))
+            {
+                return built;
+            }
+
+            var info = options.GetTypeInfo(type);
+            switch (info.Kind)
+            {
+                case JsonTypeInfoKind.None:
+                    // A leaf: the serializer's own value converter or one the options or the type name.
+                    return info.Converter;
+                case JsonTypeInfoKind.Object:
+                    return TryBuildObject(info);
+                case JsonTypeInfoKind.Enumerable when ElementOfList(type) is { } element:
+                    return TryBuildGeneric(typeof(ListConverter<,>), type, element);
+                case JsonTypeInfoKind.Dictionary when ValueOfStringDictionary(type) is { } value:
+                    return TryBuildGeneric(typeof(DictionaryConverter<,>), type, value);
+                default:
+                    return null;
+            }
+        }
+
+        private JsonConverter? TryBuildGeneric(Type definition, Type type, Type element)
+        {
+            var elementConverter = TryBuild(element);
+            if (elementConverter is null || !ConvertsExactly(elementConverter, element))
+            {
+                return null;
+            }
+
+            var converter = (JsonConverter)Activator.CreateInstance(definition.MakeGenericType(type, element), elementConverter)!;
+            _built.Add(type, converter);
+            return converter;
+        }
+
+        private JsonConverter? TryBuildObject(JsonTypeInfo info)
+        {
+            if (info.CreateObject is null || info.PolymorphismOptions is not null || info.NumberHandling is not null
+                || info.UnmappedMemberHandling is JsonUnmappedMemberHandling.Disallow
+                || info.PreferredPropertyObjectCreationHandling is JsonObjectCreationHandling.Populate
+                || info.Type.IsValueType)
+            {
+                return null;
+            }
+
+            var converter = (IObjectConverter)Activator.CreateInstance(typeof(ObjectConverter<>).MakeGenericType(info.Type), info)!;
+            _built.Add(info.Type, (JsonConverter)converter);
+            var bindings = new List<PropertyBinding>(info.Properties.Count);
+            foreach (var property in info.Properties)
+            {
+                if (property.IsExtensionData || property.IsRequired || property.NumberHandling is not null
+                    || property.ObjectCreationHandling is JsonObjectCreationHandling.Populate)
+                {
+                    return null;
+                }
+
+                if (property.Set is null)
+                {
+                    // Read-only and not populated: the serializer skips the value, as an unknown property's.
+                    continue;
+                }
+
+                var valueConverter = property.CustomConverter is JsonConverterFactory factory
+                    ? factory.CreateConverter(property.PropertyType, options)
+                    : property.CustomConverter ?? TryBuild(property.PropertyType);
+                if (valueConverter is null || !ConvertsExactly(valueConverter, property.PropertyType))
+                {
+                    return null;
+                }
+
+                var binding = (PropertyBinding)Activator.CreateInstance(
+                    typeof(PropertyBinding<,>).MakeGenericType(info.Type, property.PropertyType),
+                    property,
+                    valueConverter,
+                    IgnoresNullOnRead(property))!;
+                bindings.Add(binding);
+            }
+
+            converter.Bind(bindings);
+            return (JsonConverter)converter;
+        }
+
+        // As the serializer: a null token leaves a nullable property unset where nulls are ignored on write.
+        private bool IgnoresNullOnRead(JsonPropertyInfo property)
+        {
+            var condition = property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: false)
+                .OfType<JsonIgnoreAttribute>().FirstOrDefault()?.Condition ?? options.DefaultIgnoreCondition;
+            var canBeNull = !property.PropertyType.IsValueType || Nullable.GetUnderlyingType(property.PropertyType) is not null;
+            return canBeNull && condition == JsonIgnoreCondition.WhenWritingNull;
+        }
+
+        private static bool ConvertsExactly(JsonConverter converter, Type type) =>
+            converter is not JsonConverterFactory && converter.Type == type;
+
+        // The serializer materializes these as List<T>; other collection types keep its own converters.
+        private static Type? ElementOfList(Type type) =>
+            type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(List<>) || type.GetGenericTypeDefinition() == typeof(IList<>))
+                ? type.GetGenericArguments()[0]
+                : null;
+
+        private static Type? ValueOfStringDictionary(Type type) =>
+            type.IsGenericType && type.GetGenericArguments()[0] == typeof(string)
+                && (type.GetGenericTypeDefinition() == typeof(Dictionary<,>) || type.GetGenericTypeDefinition() == typeof(IDictionary<,>))
+                ? type.GetGenericArguments()[1]
+                : null;
+    }
+
+    private interface IObjectConverter
+    {
+        void Bind(List<PropertyBinding> bindings);
+    }
+
+    private abstract class PropertyBinding(JsonPropertyInfo property)
+    {
+        public byte[] Name { get; } = Encoding.UTF8.GetBytes(property.Name);
+    }
+
+    private abstract class PropertyBinding<TObject>(JsonPropertyInfo property) : PropertyBinding(property)
+    {
+        public abstract void Read(ref Utf8JsonReader reader, TObject target, JsonSerializerOptions options);
+    }
+
+    private sealed class PropertyBinding<TObject, TValue> : PropertyBinding<TObject>
+    {
+        private readonly Action<TObject, TValue?> _set;
+        private readonly JsonConverter<TValue> _converter;
+        private readonly bool _handlesNull;
+        private readonly bool _ignoresNull;
+
+        public PropertyBinding(JsonPropertyInfo property, JsonConverter<TValue> converter, bool ignoresNull)
+            : base(property)
+        {
+            _converter = converter;
+            _handlesNull = HandlesNull(converter);
+            _ignoresNull = ignoresNull;
+            _set = TypedSetter(property) ?? Boxed(property.Set!);
+        }
+
+        public override void Read(ref Utf8JsonReader reader, TObject target, JsonSerializerOptions options)
+        {
+            if (reader.TokenType == JsonTokenType.Null && !_handlesNull)
+            {
+                if (!_ignoresNull)
+                {
+                    _set(target, default);
+                }
+
+                return;
+            }
+
+            _set(target, _converter.Read(ref reader, typeof(TValue), options));
+        }
+
+        // The property's own setter as a typed delegate: no boxing of value types.
+        private static Action<TObject, TValue?>? TypedSetter(JsonPropertyInfo property) =>
+            property.AttributeProvider is PropertyInfo { SetMethod: { IsPublic: true, IsStatic: false } setter } member
+                && member.PropertyType == typeof(TValue) && member.DeclaringType!.IsAssignableFrom(typeof(TObject))
+                ? setter.CreateDelegate<Action<TObject, TValue?>>()
+                : null;
+
+        private static Action<TObject, TValue?> Boxed(Action<object, object?> set) => (target, value) => set(target!, value);
+    }
+
+    private sealed class ObjectConverter<T>(JsonTypeInfo info) : JsonConverter<T>, IObjectConverter
+        where T : class
+    {
+        private readonly Func<object> _create = info.CreateObject!;
+        private readonly Action<object>? _onDeserializing = info.OnDeserializing;
+        private readonly Action<object>? _onDeserialized = info.OnDeserialized;
+
+        // Bindings by the UTF-8 length of their name; each bucket holds a few names at most.
+        private PropertyBinding<T>[]?[] _byLength = [];
+
+        public void Bind(List<PropertyBinding> bindings)
+        {
+            var byLength = new PropertyBinding<T>[]?[bindings.Count == 0 ? 0 : bindings.Max(static b => b.Name.Length) + 1];
+            foreach (var binding in bindings)
+            {
+                var bucket = byLength[binding.Name.Length] ?? [];
+                byLength[binding.Name.Length] = [.. bucket.Where(b => !b.Name.AsSpan().SequenceEqual(binding.Name)), (PropertyBinding<T>)binding];
+            }
+
+            _byLength = byLength;
+        }
+
+        public override T? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw Unexpected(JsonTokenType.StartObject, typeof(T));
+            }
+
+            var target = (T)_create();
+            _onDeserializing?.Invoke(target);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var binding = Find(ref reader);
+                reader.Read();
+                if (binding is null)
+                {
+                    reader.Skip();
+                }
+                else
+                {
+                    binding.Read(ref reader, target, options);
+                }
+            }
+
+            if (reader.TokenType != JsonTokenType.EndObject)
+            {
+                throw Unexpected(JsonTokenType.EndObject, typeof(T));
+            }
+
+            _onDeserialized?.Invoke(target);
+            return target;
+        }
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
+            throw new NotSupportedException("Direct converters only decode.");
+
+        private PropertyBinding<T>? Find(ref Utf8JsonReader reader)
+        {
+            if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+            {
+                return Find(reader.ValueSpan);
+            }
+
+            var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+            byte[]? rented = null;
+            Span<byte> buffer = length <= 256 ? stackalloc byte[256] : (rented = ArrayPool<byte>.Shared.Rent(length));
+            try
+            {
+                return Find(buffer[..reader.CopyString(buffer)]);
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+        }
+
+        private PropertyBinding<T>? Find(ReadOnlySpan<byte> name)
+        {
+            var byLength = _byLength;
+            if ((uint)name.Length < (uint)byLength.Length && byLength[name.Length] is { } bucket)
+            {
+                foreach (var binding in bucket)
+                {
+                    if (name.SequenceEqual(binding.Name))
+                    {
+                        return binding;
+                    }
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private sealed class ListConverter<TList, TElement>(JsonConverter<TElement> element) : JsonConverter<TList>
+    {
+        private readonly bool _handlesNull = HandlesNull(element);
+
+        public override TList? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                throw Unexpected(JsonTokenType.StartArray, typeof(TList));
+            }
+
+            var list = new List<TElement?>();
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                list.Add(reader.TokenType == JsonTokenType.Null && !_handlesNull ? default : element.Read(ref reader, typeof(TElement), options));
+            }
+
+            return (TList)(object)list;
+        }
+
+        public override void Write(Utf8JsonWriter writer, TList value, JsonSerializerOptions options) =>
+            throw new NotSupportedException("Direct converters only decode.");
+    }
+
+    private sealed class DictionaryConverter<TDictionary, TValue>(JsonConverter<TValue> value) : JsonConverter<TDictionary>
+    {
+        private readonly bool _handlesNull = HandlesNull(value);
+
+        public override TDictionary? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw Unexpected(JsonTokenType.StartObject, typeof(TDictionary));
+            }
+
+            var dictionary = new Dictionary<string, TValue?>();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var key = reader.GetString()!;
+                reader.Read();
+                dictionary[key] = reader.TokenType == JsonTokenType.Null && !_handlesNull ? default : value.Read(ref reader, typeof(TValue), options);
+            }
+
+            return (TDictionary)(object)dictionary;
+        }
+
+        public override void Write(Utf8JsonWriter writer, TDictionary value, JsonSerializerOptions options) =>
+            throw new NotSupportedException("Direct converters only decode.");
+    }
+}
