@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -23,6 +24,15 @@ namespace KubeConsistency.Http;
 /// </remarks>
 internal static class DirectDecoding
 {
+    private static readonly ConditionalWeakTable<JsonTypeInfo, StrongBox<JsonTypeInfo?>> s_direct = [];
+
+    /// <summary>The direct contract for <paramref name="typeInfo"/>'s type and options, built once per contract; <see langword="null"/> as <see cref="TryCreate"/>.</summary>
+    public static JsonTypeInfo<T>? For<T>(JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        return (JsonTypeInfo<T>?)s_direct.GetValue(typeInfo, static info => new(TryCreate(info.Options, info.Type))).Value;
+    }
+
     /// <summary>
     /// The contract for <paramref name="root"/> under <paramref name="options"/> with direct converters, or
     /// <see langword="null"/> when some type of its graph uses a feature the direct decode does not reproduce.
@@ -59,7 +69,10 @@ internal static class DirectDecoding
         && options.PreferredObjectCreationHandling == JsonObjectCreationHandling.Replace
         && options.AllowDuplicateProperties
         && !options.RespectNullableAnnotations
-        && !options.RespectRequiredConstructorParameters;
+        && !options.RespectRequiredConstructorParameters
+#pragma warning disable SYSLIB0020 // Obsolete, but it changes how nulls read, so a contract that sets it is refused.
+        && !options.IgnoreNullValues;
+#pragma warning restore SYSLIB0020
 
     // Whether the serializer calls the converter for a JSON null (a non-nullable value type's converter always sees it).
     private static bool HandlesNull<T>(JsonConverter<T> converter) =>
@@ -148,22 +161,12 @@ internal static class DirectDecoding
                 var binding = (PropertyBinding)Activator.CreateInstance(
                     typeof(PropertyBinding<,>).MakeGenericType(info.Type, property.PropertyType),
                     property,
-                    valueConverter,
-                    IgnoresNullOnRead(property))!;
+                    valueConverter)!;
                 bindings.Add(binding);
             }
 
             converter.Bind(bindings);
             return (JsonConverter)converter;
-        }
-
-        // As the serializer: a null token leaves a nullable property unset where nulls are ignored on write.
-        private bool IgnoresNullOnRead(JsonPropertyInfo property)
-        {
-            var condition = property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: false)
-                .OfType<JsonIgnoreAttribute>().FirstOrDefault()?.Condition ?? options.DefaultIgnoreCondition;
-            var canBeNull = !property.PropertyType.IsValueType || Nullable.GetUnderlyingType(property.PropertyType) is not null;
-            return canBeNull && condition == JsonIgnoreCondition.WhenWritingNull;
         }
 
         private static bool ConvertsExactly(JsonConverter converter, Type type) =>
@@ -202,30 +205,20 @@ internal static class DirectDecoding
         private readonly Action<TObject, TValue?> _set;
         private readonly JsonConverter<TValue> _converter;
         private readonly bool _handlesNull;
-        private readonly bool _ignoresNull;
 
-        public PropertyBinding(JsonPropertyInfo property, JsonConverter<TValue> converter, bool ignoresNull)
+        public PropertyBinding(JsonPropertyInfo property, JsonConverter<TValue> converter)
             : base(property)
         {
             _converter = converter;
             _handlesNull = HandlesNull(converter);
-            _ignoresNull = ignoresNull;
             _set = TypedSetter(property) ?? Boxed(property.Set!);
         }
 
         public override void Read(ref Utf8JsonReader reader, TObject target, JsonSerializerOptions options)
         {
-            if (reader.TokenType == JsonTokenType.Null && !_handlesNull)
-            {
-                if (!_ignoresNull)
-                {
-                    _set(target, default);
-                }
-
-                return;
-            }
-
-            _set(target, _converter.Read(ref reader, typeof(TValue), options));
+            // As the serializer: a null the converter does not take sets the property's default (only the obsolete
+            // IgnoreNullValues, refused in SupportsOptions, would leave it unset).
+            _set(target, reader.TokenType == JsonTokenType.Null && !_handlesNull ? default : _converter.Read(ref reader, typeof(TValue), options));
         }
 
         // The property's own setter as a typed delegate: no boxing of value types.

@@ -40,6 +40,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>, IStreamingList
     private readonly string _groupVersionPath;
     private readonly string _resourceSegment;
     private readonly JsonTypeInfo<T> _typeInfo;
+    private readonly JsonTypeInfo<T>? _directTypeInfo;
     private readonly WatchEventDecoder<T> _decoder;
     private readonly ListDecoder<T> _listDecoder;
     private readonly ObjectMetadataAccessor<T> _accessor;
@@ -65,6 +66,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>, IStreamingList
             : "/apis/" + Escape(gvr.Group) + "/" + Escape(gvr.Version);
         _resourceSegment = "/" + Escape(gvr.Resource);
         _typeInfo = ResolveTypeInfo(options);
+        _directTypeInfo = options.DecodeWatchDirectly ? DirectDecoding.For(_typeInfo) : null;
         if (options.MetadataOnly)
         {
             _listAccept = MetadataOnlyMediaTypes.ListAccept;
@@ -128,7 +130,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>, IStreamingList
         // Disposing the response aborts a read that is waiting for a silent server.
         var registration = cancellationToken.Register(static r => ((HttpResponseMessage)r!).Dispose(), response);
         LineReader? lines = null;
-        using var objects = new StreamingObjectDecoder<T>(_typeInfo);
+        using var objects = new StreamingObjectDecoder<T>(_typeInfo, _directTypeInfo);
         long events = 0;
         try
         {

@@ -59,6 +59,12 @@ public sealed class ResourceClientOptions<T>
     /// Default <see langword="false"/>.
     /// </summary>
     public bool MetadataOnly { get; init; }
+
+    /// <summary>
+    /// Decode watch objects with <see cref="DirectDecoding"/> where the contract allows it. Only for contracts whose
+    /// resolver keeps the properties' own setters (KubernetesClient's models through KubeConsistency.KubernetesClient).
+    /// </summary>
+    internal bool DecodeWatchDirectly { get; init; }
 }
 
 /// <summary>The media types of <see cref="ResourceClientOptions{T}.MetadataOnly"/> requests.</summary>

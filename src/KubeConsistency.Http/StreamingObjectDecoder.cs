@@ -25,6 +25,7 @@ internal sealed class StreamingObjectDecoder<T> : IDisposable
     private static readonly PipeOptions s_options = new(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false);
 
     private readonly JsonTypeInfo<T> _typeInfo;
+    private readonly JsonTypeInfo<T>? _direct;
     private readonly Func<PipeReader, PipeReader>? _observeReader;
     private Pipe? _pipe;
     private IAsyncEnumerator<T?>? _values;
@@ -33,6 +34,22 @@ internal sealed class StreamingObjectDecoder<T> : IDisposable
     public StreamingObjectDecoder(JsonTypeInfo<T> typeInfo)
         : this(typeInfo, observeReader: null)
     {
+    }
+
+    /// <param name="typeInfo">The object contract.</param>
+    /// <param name="direct">
+    /// The same contract from <see cref="DirectDecoding"/>, or <see langword="null"/>. With it, each object is one
+    /// <c>Deserialize</c> through value converters (no read-stack frames to keep, so no streaming decode), and an
+    /// object it rejects is decoded again with <paramref name="typeInfo"/>, whose result or error stands.
+    /// </param>
+    public StreamingObjectDecoder(JsonTypeInfo<T> typeInfo, JsonTypeInfo<T>? direct)
+    {
+        _typeInfo = typeInfo;
+        _direct = direct;
+        if (direct is null)
+        {
+            Start();
+        }
     }
 
     /// <param name="typeInfo">The object contract.</param>
@@ -50,6 +67,11 @@ internal sealed class StreamingObjectDecoder<T> : IDisposable
     /// <summary>Deserializes one JSON object; throws <see cref="JsonException"/> as <see cref="JsonSerializer.Deserialize{TValue}(ReadOnlySpan{byte}, JsonTypeInfo{TValue})"/> does.</summary>
     public T? Decode(ReadOnlySpan<byte> json)
     {
+        if (_direct is not null)
+        {
+            return DecodeDirectly(json, _direct);
+        }
+
         if (_values is null || _pipe is null)
         {
             return JsonSerializer.Deserialize(json, _typeInfo);
@@ -97,6 +119,19 @@ internal sealed class StreamingObjectDecoder<T> : IDisposable
     }
 
     public void Dispose() => Stop();
+
+    private T? DecodeDirectly(ReadOnlySpan<byte> json, JsonTypeInfo<T> direct)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, direct);
+        }
+        catch (JsonException)
+        {
+            // The serializer's own decode gives the error its exact message and path.
+            return JsonSerializer.Deserialize(json, _typeInfo);
+        }
+    }
 
     private void Start()
     {

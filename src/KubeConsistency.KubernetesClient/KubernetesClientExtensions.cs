@@ -37,6 +37,7 @@ public static class KubernetesClientExtensions
             FieldSelector = options?.FieldSelector,
             FieldManager = options?.FieldManager,
             SerializerOptions = KubernetesDecoding.For(options),
+            DecodeWatchDirectly = KubernetesDecoding.DecodesWatchDirectly,
             Accessor = KubernetesObjectAccessor<T>.Instance,
         });
     }
@@ -110,6 +111,7 @@ public static class KubernetesClientExtensions
             FieldSelector = options?.FieldSelector,
             FieldManager = options?.FieldManager,
             SerializerOptions = KubernetesDecoding.For(options),
+            DecodeWatchDirectly = KubernetesDecoding.DecodesWatchDirectly,
             Accessor = KubernetesObjectAccessor<PartialObjectMetadata>.Instance,
             MetadataOnly = true,
         });

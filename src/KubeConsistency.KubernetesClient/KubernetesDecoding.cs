@@ -33,6 +33,15 @@ internal static class KubernetesDecoding
         return derived;
     }
 
+    /// <summary>
+    /// Whether watch objects may go through <c>DirectDecoding</c>: only while KubernetesClient's options resolve
+    /// contracts as KubernetesClient sets them up (its source-generated context, then the reflection resolver without
+    /// modifiers). A resolver the application added could replace the properties' setters.
+    /// </summary>
+    public static bool DecodesWatchDirectly { get; } = KubernetesClientConnections.JsonOptions.TypeInfoResolverChain.All(static resolver =>
+        resolver is DefaultJsonTypeInfoResolver { Modifiers.Count: 0 }
+        || (resolver is JsonSerializerContext && resolver.GetType().Assembly == typeof(KubernetesJson).Assembly));
+
     private static JsonSerializerOptions Create(bool skipManagedFields, bool deduplicateValues)
     {
         var baseline = KubernetesClientConnections.JsonOptions;

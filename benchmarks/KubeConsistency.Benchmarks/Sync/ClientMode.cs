@@ -119,6 +119,9 @@ internal static class ClientMode
         var transformName = args.String("transform", "none");
         var gzip = !args.Flag("no-gzip");
 
+        // As KubeConsistency.KubernetesClient's informers decode watch objects, for KubernetesClient's models.
+        var decodeWatchDirectly = typeInfo.Type != typeof(BenchPod) && !args.Flag("no-direct") && KubeConsistency.KubernetesClient.KubernetesDecoding.DecodesWatchDirectly;
+
         // --gc-batch: GCSettings.LatencyMode = Batch until the informer has synced (what an application can do in code
         // instead of setting System.GC.Concurrent=false for the whole process).
         var gcBatch = args.Flag("gc-batch");
@@ -138,7 +141,7 @@ internal static class ClientMode
         {
             // Runs the same code paths once on a small namespace, so the measured sync is JIT-warm (not default).
             var w0 = Snapshot.Take();
-            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null, transform, metadataOnly);
+            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null, transform, metadataOnly, decodeWatchDirectly);
             warmup = Snapshot.Take().Since(w0);
             warmup["objects"] = warmCount;
         }
@@ -154,7 +157,7 @@ internal static class ClientMode
             System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.Batch;
         }
 
-        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform, metadataOnly);
+        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform, metadataOnly, decodeWatchDirectly);
         try
         {
             await informer.WaitForSyncAsync().WaitAsync(timeout);
@@ -288,11 +291,12 @@ internal static class ClientMode
     internal static (ISharedIndexInformer<T> Informer, Task Run) StartInformer<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
         IResourceEventHandler<T>? handler, Func<IListWatch<T>, IListWatch<T>>? wrap, CancellationToken cancellationToken, Func<T, T>? transform = null,
-        bool metadataOnly = false)
+        bool metadataOnly = false, bool decodeWatchDirectly = false)
         where T : class
     {
         var client = connection.Resource(new ResourceClientOptions<T>
         {
+            DecodeWatchDirectly = decodeWatchDirectly,
             Resource = GroupVersionResource.Pods,
             Kind = "Pod",
             MetadataOnly = metadataOnly,
@@ -319,11 +323,12 @@ internal static class ClientMode
 
     private static async Task<(ISharedIndexInformer<T> Informer, int Count)> SyncOnceAsync<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
-        IResourceEventHandler<T>? handler, TimeSpan timeout, Func<IListWatch<T>, IListWatch<T>>? wrap, Func<T, T>? transform = null, bool metadataOnly = false)
+        IResourceEventHandler<T>? handler, TimeSpan timeout, Func<IListWatch<T>, IListWatch<T>>? wrap, Func<T, T>? transform = null, bool metadataOnly = false,
+        bool decodeWatchDirectly = false)
         where T : class
     {
         using var stop = new CancellationTokenSource();
-        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token, transform, metadataOnly);
+        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token, transform, metadataOnly, decodeWatchDirectly);
         await informer.WaitForSyncAsync().WaitAsync(timeout);
         var count = informer.Indexer.Count;
         await stop.CancelAsync();

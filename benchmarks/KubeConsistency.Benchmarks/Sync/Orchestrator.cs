@@ -35,6 +35,7 @@ internal static class Orchestrator
         ["skipmf"] = [],
         ["forcache"] = [],
         ["nogzip"] = [],
+        ["nodirect"] = [],
         ["datas"] = new() { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "1" },
         // Profiling, not measurement: sampled allocations and GC events to /tmp/kc-client-PID.nettrace (read with alloc-report),
         // and a perf map so that `perf record` names JIT-compiled frames (W^X off: perf ignores the map for double-mapped
@@ -53,6 +54,7 @@ internal static class Orchestrator
         ["skipmf"] = ["--skip-managed-fields"],
         ["forcache"] = ["--transform", "forcache"],
         ["nogzip"] = ["--no-gzip"],
+        ["nodirect"] = ["--no-direct"],
     };
 
     private static IEnumerable<string> VariantParts(string variant) => variant.Split('+', StringSplitOptions.RemoveEmptyEntries);
@@ -66,7 +68,7 @@ internal static class Orchestrator
         "kclient" => path == "list" && !FlagsOf(variant).Any(),
         // KubernetesClient models share values by default: "dedup" would repeat "default", "nodedup" opts out.
         "k8s" or "meta" => !VariantParts(variant).Contains("dedup"),
-        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup"),
+        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup" or "nodirect"),
     };
 
     private static IEnumerable<string> FlagsOf(string variant) => VariantParts(variant).SelectMany(p => VariantFlags.GetValueOrDefault(p) ?? []);

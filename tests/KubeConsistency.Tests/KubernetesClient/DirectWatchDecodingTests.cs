@@ -1,0 +1,175 @@
+using System.Text.Json;
+using FsCheck;
+using FsCheck.Fluent;
+using k8s.Models;
+using KubeConsistency.Http;
+using KubeConsistency.KubernetesClient;
+
+namespace KubeConsistency.Tests.KubernetesClient;
+
+/// <summary>
+/// Watch objects of KubernetesClient's models go through <see cref="DirectDecoding"/> (issue 13: faster decoding is
+/// fair game as long as the objects a user gets are the same): every decode, and every failure, equals the
+/// serializer's own.
+/// </summary>
+public sealed class DirectWatchDecodingTests
+{
+    private static readonly JsonSerializerOptions Plain = KubernetesClientConnections.JsonOptions;
+
+    public static TheoryData<bool, bool> Combinations => new() { { false, false }, { false, true }, { true, false }, { true, true } };
+
+    [Theory]
+    [MemberData(nameof(Combinations))]
+    public void Every_decoding_combination_of_the_models_builds_a_direct_contract(bool skipManagedFields, bool deduplicateValues)
+    {
+        Assert.True(KubernetesDecoding.DecodesWatchDirectly);
+        var options = KubernetesDecoding.For(new KubernetesResourceOptions { SkipManagedFields = skipManagedFields, DeduplicateValues = deduplicateValues });
+        Assert.NotNull(DirectDecoding.TryCreate(options, typeof(V1Pod)));
+        Assert.NotNull(DirectDecoding.TryCreate(options, typeof(PartialObjectMetadata)));
+        Assert.NotNull(DirectDecoding.TryCreate(options, typeof(V1ConfigMap)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Combinations))]
+    public void Property_direct_decoding_gives_the_serializers_objects_and_errors(bool skipManagedFields, bool deduplicateValues)
+    {
+        var typeInfo = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<V1Pod>)KubernetesDecoding
+            .For(new KubernetesResourceOptions { SkipManagedFields = skipManagedFields, DeduplicateValues = deduplicateValues })
+            .GetTypeInfo(typeof(V1Pod));
+        var direct = DirectDecoding.For(typeInfo)!;
+        var property = Prop.ForAll(Arb.From(PodJson), json =>
+        {
+            var expected = Outcome(() => JsonSerializer.Deserialize(json, typeInfo));
+            using var decoder = new StreamingObjectDecoder<V1Pod>(typeInfo, direct);
+            var viaDecoder = Outcome(() => decoder.Decode(System.Text.Encoding.UTF8.GetBytes(json)));
+
+            // The decoder's fallback would hide a direct decode that fails where the serializer's succeeds.
+            var alone = Outcome(() => JsonSerializer.Deserialize(json, direct));
+            return (viaDecoder == expected && alone.StartsWith("ok:", StringComparison.Ordinal) == expected.StartsWith("ok:", StringComparison.Ordinal))
+                .Label($"{json}\nexpected {expected}\ndecoder  {viaDecoder}\nalone    {alone}");
+        });
+
+        // Duplicate members with a null second are about one case in a hundred; 500 cases catch such a rule.
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(500).WithQuietOnSuccess(true), property);
+    }
+
+    [Fact]
+    public void A_pod_as_kube_apiserver_serves_it_decodes_directly_to_kubernetes_clients_object()
+    {
+        var json = """
+            {"kind":"Pod","apiVersion":"v1","metadata":{"name":"web-1","namespace":"default","uid":"6f1c2a9e","resourceVersion":"42",
+            "creationTimestamp":"2026-01-15T10:00:00Z","labels":{"app":"web"},"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web","uid":"u1","controller":true}],
+            "managedFields":[{"manager":"kubelet","operation":"Update","apiVersion":"v1","time":"2026-01-15T10:00:09Z","fieldsType":"FieldsV1","fieldsV1":{"f:status":{"f:phase":{}}}}]},
+            "spec":{"containers":[{"name":"web","image":"nginx","ports":[{"containerPort":8080,"protocol":"TCP"}],"resources":{"limits":{"cpu":"500m","memory":"128Mi"}}}],
+            "terminationGracePeriodSeconds":30,"securityContext":{}},
+            "status":{"phase":"Running","podIP":"10.0.0.1","conditions":[{"type":"Ready","status":"True","lastTransitionTime":"2026-01-15T10:00:09Z"}],"startTime":"2026-01-15T10:00:01Z"}}
+            """;
+        var typeInfo = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<V1Pod>)KubernetesDecoding.For(null).GetTypeInfo(typeof(V1Pod));
+        var pod = JsonSerializer.Deserialize(json, DirectDecoding.For(typeInfo)!)!;
+        Assert.Equal(JsonSerializer.Serialize(JsonSerializer.Deserialize(json, typeInfo), Plain), JsonSerializer.Serialize(pod, Plain));
+        Assert.Equal(8080, pod.Spec.Containers[0].Ports[0].ContainerPort);
+        Assert.Equal(new DateTime(2026, 1, 15, 10, 0, 9, DateTimeKind.Utc), pod.Status.Conditions[0].LastTransitionTime);
+        Assert.Equal("500m", pod.Spec.Containers[0].Resources.Limits["cpu"].ToString());
+        Assert.IsType<List<V1Container>>(pod.Spec.Containers);
+        Assert.IsType<Dictionary<string, string>>(pod.Metadata.Labels);
+    }
+
+    [Theory]
+    [InlineData("""{"spec":{"securityContext":{},"securityContext":null}}""")]
+    [InlineData("""{"metadata":{"name":"a","n\u0061me":"b","labels":{"x":"1","x":"2"}}}""")]
+    [InlineData("""{"spec":{"containers":[null,{"name":"c","args":[null,"a"]}]}}""")]
+    public void Nulls_duplicates_and_escaped_names_read_as_the_serializer_reads_them(string json)
+    {
+        var typeInfo = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<V1Pod>)KubernetesDecoding.For(null).GetTypeInfo(typeof(V1Pod));
+        var expected = JsonSerializer.Deserialize(json, typeInfo);
+        var actual = JsonSerializer.Deserialize(json, DirectDecoding.For(typeInfo)!);
+        Assert.Equal(JsonSerializer.Serialize(expected, Plain), JsonSerializer.Serialize(actual, Plain));
+        Assert.Equal(expected?.Spec?.SecurityContext is null, actual?.Spec?.SecurityContext is null);
+    }
+
+    private static string Outcome(Func<V1Pod?> decode)
+    {
+        try
+        {
+            return "ok:" + JsonSerializer.Serialize(decode(), Plain);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            // KubernetesClient's timestamp and quantity converters throw FormatException through either decode.
+            return e.GetType().Name + ":" + e.Message;
+        }
+    }
+
+    // Members present or absent, in any order, sometimes twice; values valid, null, escaped or of the wrong kind.
+    private static Gen<string> Object(params Gen<string>[] members) =>
+        from chosen in Gen.CollectToArray(members.Select(member =>
+            from include in Gen.Elements(0, 1, 1, 2)
+            from value in member
+            from again in member
+            from order in Gen.Choose(0, 1000)
+            select (include, value, again, order)))
+        let picked = chosen.Where(c => c.include > 0).OrderBy(c => c.order)
+            .SelectMany(c => c.include == 2 ? new[] { c.value, c.again } : new[] { c.value })
+        select "{" + string.Join(",", picked) + "}";
+
+    private static Gen<string> Member(string name, params Gen<string>[] values) =>
+        Gen.OneOf(values).Select(value => "\"" + name + "\":" + value);
+
+    private static Gen<string> Values(params string[] values) => Gen.Elements(values);
+
+    private static Gen<string> Array(Gen<string> element, params string[] odd) =>
+        Gen.OneOf(Gen.Choose(0, 3).SelectMany(count => Gen.ListOf(element, count)).Select(items => "[" + string.Join(",", items) + "]"), Values(odd.Length == 0 ? ["null"] : odd));
+
+    private static readonly Gen<string> Text = Values("\"a\"", "\"web\"", "\"a\\\"b\"", "\"\\u00e9t\\u00e9\"", "\"\"", "null", "5", "{}");
+    private static readonly Gen<string> Time = Values("\"2026-01-15T10:00:00Z\"", "\"2026-01-15T10:00:00.123456Z\"", "null", "\"yesterday\"", "1");
+    private static readonly Gen<string> Number = Values("0", "30", "-1", "null", "\"30\"", "1.5", "true");
+    private static readonly Gen<string> Flag = Values("true", "false", "null", "\"true\"");
+    private static readonly Gen<string> Quantity = Values("\"500m\"", "\"128Mi\"", "2", "null", "\"bogus\"");
+    private static readonly Gen<string> Unknown = Values("\"zz\":{\"a\":[1,{\"b\":null}],\"c\":\"d\"}", "\"extra\":[]", "\"n\\u0061me\":\"escaped-name\"");
+    private static readonly Gen<string> Map = Gen.OneOf(
+        Object(Member("app", Text), Member("k8s.io/x", Values("\"v\"")), Member("e\\u00e9", Values("\"w\"", "null"))),
+        Values("null", "[]"));
+
+    private static readonly Gen<string> Container = Object(
+        Member("name", Text),
+        Member("image", Text),
+        Member("args", Array(Text, "null", "\"x\"")),
+        Member("ports", Array(Object(Member("containerPort", Number), Member("protocol", Text)))),
+        Member("resources", Object(Member("limits", Object(Member("cpu", Quantity), Member("memory", Quantity))), Member("requests", Values("{}", "null")))),
+        Member("env", Array(Object(Member("name", Text), Member("value", Text)))),
+        Gen.Constant("\"unknownField\":{\"x\":1}"));
+
+    private static readonly Gen<string> Metadata = Object(
+        Member("name", Text),
+        Member("namespace", Text),
+        Member("resourceVersion", Text),
+        Member("creationTimestamp", Time),
+        Member("deletionGracePeriodSeconds", Number),
+        Member("labels", Map),
+        Member("annotations", Map),
+        Member("ownerReferences", Array(Object(Member("uid", Text), Member("controller", Flag), Member("kind", Text)), "null", "[null]", "{}")),
+        Member("managedFields", Array(Object(Member("manager", Text), Member("time", Time), Member("fieldsV1", Values("{\"f:spec\":{}}", "{}", "null", "[1]"))))),
+        Unknown);
+
+    private static readonly Gen<string> PodJson = Gen.OneOf(
+        Object(
+            Member("kind", Values("\"Pod\"")),
+            Member("apiVersion", Values("\"v1\"")),
+            Member("metadata", Gen.OneOf(Metadata, Values("null", "[]"))),
+            Member("spec", Gen.OneOf(
+                Object(
+                    Member("containers", Array(Container, "null", "[null]", "{}")),
+                    Member("nodeSelector", Map),
+                    Member("terminationGracePeriodSeconds", Number),
+                    Member("enableServiceLinks", Flag),
+                    Member("securityContext", Values("{}", "{\"runAsUser\":1000}", "null"))),
+                Values("null"))),
+            Member("status", Object(
+                Member("phase", Text),
+                Member("podIP", Text),
+                Member("startTime", Time),
+                Member("conditions", Array(Object(Member("type", Text), Member("status", Text), Member("lastTransitionTime", Time)))),
+                Member("containerStatuses", Array(Object(Member("name", Text), Member("ready", Flag), Member("restartCount", Number)))))),
+            Unknown),
+        Values("null", "[]", "\"pod\"", "{\"metadata\":{\"name\":\"a\"}} ", "{\"metadata\":{\"name\":\"a\"},}", "{\"metadata\":{\"name\":\"a\"}"));
+}
