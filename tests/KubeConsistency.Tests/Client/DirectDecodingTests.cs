@@ -1,0 +1,137 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using KubeConsistency.Http;
+
+namespace KubeConsistency.Tests.Client;
+
+/// <summary>
+/// <see cref="DirectDecoding"/> builds value converters only for contracts whose every feature it reproduces, and what
+/// it builds reads as the serializer reads.
+/// </summary>
+public sealed class DirectDecodingTests
+{
+    [Fact]
+    public void Contract_features_it_does_not_reproduce_keep_the_serializers_own_decode()
+    {
+        Assert.Null(DirectDecoding.TryCreate(Options(), typeof(WithRequired)));
+        Assert.Null(DirectDecoding.TryCreate(Options(), typeof(WithExtensionData)));
+        Assert.Null(DirectDecoding.TryCreate(Options(), typeof(Polymorphic)));
+        Assert.Null(DirectDecoding.TryCreate(Options(), typeof(WithConstructor)));
+        Assert.Null(DirectDecoding.TryCreate(Options(), typeof(WithArray)));
+
+        // A type that refers to an unsupported one is refused whole.
+        Assert.Null(DirectDecoding.TryCreate(Options(), typeof(Holder)));
+
+        Assert.Null(DirectDecoding.TryCreate(Options(o => o.PropertyNameCaseInsensitive = true), typeof(Node)));
+        Assert.Null(DirectDecoding.TryCreate(Options(o => o.ReferenceHandler = ReferenceHandler.Preserve), typeof(Node)));
+        Assert.Null(DirectDecoding.TryCreate(Options(o => o.NumberHandling = JsonNumberHandling.AllowReadingFromString), typeof(Node)));
+        Assert.Null(DirectDecoding.TryCreate(Options(o => o.AllowDuplicateProperties = false), typeof(Node)));
+        Assert.Null(DirectDecoding.TryCreate(new JsonSerializerOptions { TypeInfoResolver = new DefaultJsonTypeInfoResolver() }, typeof(Node)));
+        Assert.NotNull(DirectDecoding.TryCreate(Options(), typeof(Node)));
+    }
+
+    [Theory]
+    [InlineData("""{"name":"a","children":[{"name":"b","children":[]},null],"tags":{"k":"v","k":"w"},"count":3,"computed":5}""")]
+    [InlineData("""{"name":null,"tags":null,"children":null,"note":null}""")]
+    [InlineData("""{"n\u0061me":"escaped","unknown":{"deep":[1,2,{"x":null}]},"name2":1}""")]
+    [InlineData("""{"count":null}""")]
+    [InlineData("""{"count":"3"}""")]
+    [InlineData("""{"children":{}}""")]
+    [InlineData("""{"numbers":[1,null]}""")]
+    [InlineData("""{"name":"a"} x""")]
+    [InlineData("""[]""")]
+    [InlineData("""null""")]
+    public void A_self_referring_graph_reads_as_the_serializer_reads_it(string json)
+    {
+        var options = Options();
+        var direct = DirectDecoding.TryCreate(options, typeof(Node))!;
+        Assert.Equal(Outcome(() => JsonSerializer.Deserialize(json, options.GetTypeInfo(typeof(Node)))), Outcome(() => JsonSerializer.Deserialize(json, direct)));
+    }
+
+    [Fact]
+    public void Callbacks_run_and_constructor_defaults_are_replaced_as_the_serializer_does()
+    {
+        var node = (Node)JsonSerializer.Deserialize("""{"note":null,"name":"x"}""", DirectDecoding.TryCreate(Options(), typeof(Node))!)!;
+        Assert.Null(node.Note);
+        Assert.Equal(["deserializing", "deserialized x"], node.Calls);
+    }
+
+    private static string Outcome(Func<object?> decode)
+    {
+        try
+        {
+            return "ok:" + JsonSerializer.Serialize(decode(), Options());
+        }
+        catch (JsonException)
+        {
+            return "JsonException";
+        }
+    }
+
+    private static JsonSerializerOptions Options(Action<JsonSerializerOptions>? configure = null)
+    {
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+        configure?.Invoke(options);
+        options.MakeReadOnly();
+        return options;
+    }
+
+    public sealed class Node : IJsonOnDeserializing, IJsonOnDeserialized
+    {
+        public string? Name { get; set; }
+
+        public IList<Node?>? Children { get; set; }
+
+        public Dictionary<string, string?>? Tags { get; set; }
+
+        public List<int>? Numbers { get; set; }
+
+        public int Count { get; set; }
+
+        public string? Note { get; set; } = "set by the constructor";
+
+        public int Computed => 7;
+
+        [JsonIgnore]
+        public List<string> Calls { get; } = [];
+
+        public void OnDeserializing() => Calls.Add("deserializing");
+
+        public void OnDeserialized() => Calls.Add("deserialized " + Name);
+    }
+
+    public sealed class WithRequired
+    {
+        [JsonRequired]
+        public string? Name { get; set; }
+    }
+
+    public sealed class WithExtensionData
+    {
+        [JsonExtensionData]
+        public Dictionary<string, JsonElement>? Rest { get; set; }
+    }
+
+    [JsonPolymorphic]
+    [JsonDerivedType(typeof(Polymorphic), "base")]
+    public class Polymorphic
+    {
+        public string? Name { get; set; }
+    }
+
+    public sealed class WithConstructor(string name)
+    {
+        public string Name { get; } = name;
+    }
+
+    public sealed class WithArray
+    {
+        public int[]? Values { get; set; }
+    }
+
+    public sealed class Holder
+    {
+        public WithArray? Inner { get; set; }
+    }
+}
