@@ -340,10 +340,32 @@ internal static class DirectDecoding
                 throw Unexpected(JsonTokenType.StartArray, typeof(TList));
             }
 
-            var list = new List<TElement?>();
+            // Lists of an object are short (a pod's six hold one to three items); the first four wait in locals so
+            // that such a list gets an array of its own length, not the 4 slots of List's first Add.
+            TElement? first = default, second = default, third = default, fourth = default;
+            var count = 0;
+            List<TElement?>? list = null;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
-                list.Add(reader.TokenType == JsonTokenType.Null && !_handlesNull ? default : element.Read(ref reader, typeof(TElement), options));
+                var item = reader.TokenType == JsonTokenType.Null && !_handlesNull ? default : element.Read(ref reader, typeof(TElement), options);
+                switch (count++)
+                {
+                    case 0: first = item; break;
+                    case 1: second = item; break;
+                    case 2: third = item; break;
+                    case 3: fourth = item; break;
+                    case 4: list = [first, second, third, fourth, item]; break;
+                    default: list!.Add(item); break;
+                }
+            }
+
+            if (list is null)
+            {
+                list = new List<TElement?>(count);
+                for (var i = 0; i < count; i++)
+                {
+                    list.Add(i switch { 0 => first, 1 => second, 2 => third, _ => fourth });
+                }
             }
 
             return (TList)(object)list;

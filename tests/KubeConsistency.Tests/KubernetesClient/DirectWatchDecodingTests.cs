@@ -71,6 +71,10 @@ public sealed class DirectWatchDecodingTests
         Assert.Equal(new DateTime(2026, 1, 15, 10, 0, 9, DateTimeKind.Utc), pod.Status.Conditions[0].LastTransitionTime);
         Assert.Equal("500m", pod.Spec.Containers[0].Resources.Limits["cpu"].ToString());
         Assert.IsType<List<V1Container>>(pod.Spec.Containers);
+
+        // Short lists get arrays of their own length (the serializer's List starts at 4 slots).
+        Assert.Equal(1, ((List<V1Container>)pod.Spec.Containers).Capacity);
+        Assert.Equal(1, ((List<V1PodCondition>)pod.Status.Conditions).Capacity);
         Assert.IsType<Dictionary<string, string>>(pod.Metadata.Labels);
     }
 
@@ -118,7 +122,7 @@ public sealed class DirectWatchDecodingTests
     private static Gen<string> Values(params string[] values) => Gen.Elements(values);
 
     private static Gen<string> Array(Gen<string> element, params string[] odd) =>
-        Gen.OneOf(Gen.Choose(0, 3).SelectMany(count => Gen.ListOf(element, count)).Select(items => "[" + string.Join(",", items) + "]"), Values(odd.Length == 0 ? ["null"] : odd));
+        Gen.OneOf(Gen.Frequency((4, Gen.Choose(0, 3)), (1, Gen.Choose(4, 7))).SelectMany(count => Gen.ListOf(element, count)).Select(items => "[" + string.Join(",", items) + "]"), Values(odd.Length == 0 ? ["null"] : odd));
 
     private static readonly Gen<string> Text = Values("\"a\"", "\"web\"", "\"a\\\"b\"", "\"\\u00e9t\\u00e9\"", "\"\"", "null", "5", "{}");
     private static readonly Gen<string> Time = Values("\"2026-01-15T10:00:00Z\"", "\"2026-01-15T10:00:00.123456Z\"", "null", "\"yesterday\"", "1");
