@@ -16,7 +16,8 @@ namespace KubeConsistency.Http;
 /// are the same: same contract, same converters. Each object is written whole, after a newline, before its
 /// value is asked for, so the decode completes synchronously; if it ever does not, or a value fails to decode, this
 /// watch falls back to one <c>Deserialize</c> per object (the error is reported exactly as that path reports it).
-/// One watch stream, one thread at a time.
+/// One watch stream, one thread at a time. Given a <see cref="DirectDecoding"/> contract, it decodes each object with
+/// that instead and starts no streaming decode: value converters have no frames to keep.
 /// </remarks>
 /// <typeparam name="T">The object type.</typeparam>
 internal sealed class StreamingObjectDecoder<T> : IDisposable
