@@ -58,7 +58,16 @@ internal static class DirectDecoding
         var direct = new JsonSerializerOptions(options);
         direct.Converters.Insert(0, converter);
         direct.MakeReadOnly(populateMissingResolver: true);
-        return direct.GetTypeInfo(root);
+        try
+        {
+            return direct.GetTypeInfo(root);
+        }
+        catch (InvalidOperationException)
+        {
+            // A resolver modifier that expects the root's object contract (its properties or callbacks) rejects the
+            // converter's contract: keep the serializer's decode.
+            return null;
+        }
     }
 
     private static bool SupportsOptions(JsonSerializerOptions options) =>
@@ -74,12 +83,57 @@ internal static class DirectDecoding
         && !options.IgnoreNullValues;
 #pragma warning restore SYSLIB0020
 
-    // Whether the serializer calls the converter for a JSON null (a non-nullable value type's converter always sees it).
-    private static bool HandlesNull<T>(JsonConverter<T> converter) =>
-        converter.HandleNull || (typeof(T).IsValueType && Nullable.GetUnderlyingType(typeof(T)) is null);
+    private static readonly Assembly s_serializerAssembly = typeof(JsonSerializer).Assembly;
 
     private static JsonException Unexpected(JsonTokenType expected, Type type) =>
         new($"Expected {expected} to read {type}.");
+
+    /// <summary>One value through its converter, with the serializer's rules around a converter call.</summary>
+    private sealed class ValueReader<T>
+    {
+        private readonly JsonConverter<T> _converter;
+        private readonly bool _handlesNull;
+        private readonly bool _verify;
+
+        public ValueReader(JsonConverter<T> converter)
+        {
+            _converter = converter;
+
+            // As the serializer's HandleNullOnRead: an overridden HandleNull decides; otherwise only a non-nullable
+            // value type's converter sees a null.
+            var overridden = converter.GetType().GetProperty(nameof(JsonConverter<T>.HandleNull))!.GetMethod!.DeclaringType != typeof(JsonConverter<T>);
+            _handlesNull = overridden ? converter.HandleNull : default(T) is not null;
+
+            // The serializer checks that a converter of its caller's read exactly one value; its own need no check.
+            _verify = converter.GetType().Assembly != s_serializerAssembly;
+        }
+
+        public T? Read(ref Utf8JsonReader reader, JsonSerializerOptions options)
+        {
+            if (reader.TokenType == JsonTokenType.Null && !_handlesNull)
+            {
+                return default(T) is null ? default : throw new JsonException($"The JSON value could not be converted to {typeof(T)}.");
+            }
+
+            if (!_verify)
+            {
+                return _converter.Read(ref reader, typeof(T), options);
+            }
+
+            var token = reader.TokenType;
+            var depth = reader.CurrentDepth;
+            var consumed = reader.BytesConsumed;
+            var value = _converter.Read(ref reader, typeof(T), options);
+            var exact = token switch
+            {
+                JsonTokenType.StartObject => reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth,
+                JsonTokenType.StartArray => reader.TokenType == JsonTokenType.EndArray && reader.CurrentDepth == depth,
+                _ => reader.BytesConsumed == consumed,
+            };
+            return exact ? value : throw new JsonException($"The converter '{_converter.GetType()}' read too much or not enough.");
+        }
+    }
+
 
     private sealed class Builder(JsonSerializerOptions options)
     {
@@ -101,14 +155,36 @@ internal static class DirectDecoding
                     return info.Converter;
                 case JsonTypeInfoKind.Object:
                     return TryBuildObject(info);
-                case JsonTypeInfoKind.Enumerable when ElementOfList(type) is { } element:
+                case JsonTypeInfoKind.Enumerable when ElementOfList(type) is { } element && IsPlain(info, typeof(List<>).MakeGenericType(element)):
                     return TryBuildGeneric(typeof(ListConverter<,>), type, element);
-                case JsonTypeInfoKind.Dictionary when ValueOfStringDictionary(type) is { } value:
+                case JsonTypeInfoKind.Dictionary when ValueOfStringDictionary(type) is { } value && IsPlain(info, typeof(Dictionary<,>).MakeGenericType(typeof(string), value)):
                     return TryBuildGeneric(typeof(DictionaryConverter<,>), type, value);
                 default:
                     return null;
             }
         }
+
+        // A collection contract the serializer would fill as the plain List or Dictionary built here: no callbacks
+        // or polymorphism (collections run both since .NET 9), and a creator, if any, that makes just that.
+        private static bool IsPlain(JsonTypeInfo info, Type plain)
+        {
+            if (info.OnDeserializing is not null || info.OnDeserialized is not null || info.PolymorphismOptions is not null || info.NumberHandling is not null)
+            {
+                return false;
+            }
+
+            if (info.CreateObject is null)
+            {
+                return true;
+            }
+
+            var created = info.CreateObject();
+            return created.GetType() == plain && (created is not System.Collections.IDictionary || IsDefaultComparer(created));
+        }
+
+        private static bool IsDefaultComparer(object dictionary) =>
+            dictionary.GetType().GetProperty("Comparer")?.GetValue(dictionary) is var comparer
+            && ReferenceEquals(comparer, EqualityComparer<string>.Default);
 
         private JsonConverter? TryBuildGeneric(Type definition, Type type, Type element)
         {
@@ -142,6 +218,13 @@ internal static class DirectDecoding
                     || property.ObjectCreationHandling is JsonObjectCreationHandling.Populate)
                 {
                     return null;
+                }
+
+                if (property.Get is null && property.CustomConverter is null
+                    && options.GetTypeInfo(property.PropertyType).Kind is JsonTypeInfoKind.Enumerable or JsonTypeInfoKind.Dictionary)
+                {
+                    // The serializer reads no collection into a property it cannot get.
+                    continue;
                 }
 
                 if (property.Set is null)
@@ -203,22 +286,20 @@ internal static class DirectDecoding
     private sealed class PropertyBinding<TObject, TValue> : PropertyBinding<TObject>
     {
         private readonly Action<TObject, TValue?> _set;
-        private readonly JsonConverter<TValue> _converter;
-        private readonly bool _handlesNull;
+        private readonly ValueReader<TValue> _value;
 
         public PropertyBinding(JsonPropertyInfo property, JsonConverter<TValue> converter)
             : base(property)
         {
-            _converter = converter;
-            _handlesNull = HandlesNull(converter);
+            _value = new(converter);
             _set = TypedSetter(property) ?? Boxed(property.Set!);
         }
 
         public override void Read(ref Utf8JsonReader reader, TObject target, JsonSerializerOptions options)
         {
-            // As the serializer: a null the converter does not take sets the property's default (only the obsolete
-            // IgnoreNullValues, refused in SupportsOptions, would leave it unset).
-            _set(target, reader.TokenType == JsonTokenType.Null && !_handlesNull ? default : _converter.Read(ref reader, typeof(TValue), options));
+            // A null the converter does not take sets the property's default (only the obsolete IgnoreNullValues,
+            // refused in SupportsOptions, would leave it unset).
+            _set(target, _value.Read(ref reader, options));
         }
 
         // The property's own setter as a typed delegate: no boxing of value types.
@@ -331,7 +412,7 @@ internal static class DirectDecoding
 
     private sealed class ListConverter<TList, TElement>(JsonConverter<TElement> element) : JsonConverter<TList>
     {
-        private readonly bool _handlesNull = HandlesNull(element);
+        private readonly ValueReader<TElement> _element = new(element);
 
         public override TList? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
@@ -347,7 +428,7 @@ internal static class DirectDecoding
             List<TElement?>? list = null;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
-                var item = reader.TokenType == JsonTokenType.Null && !_handlesNull ? default : element.Read(ref reader, typeof(TElement), options);
+                var item = _element.Read(ref reader, options);
                 switch (count++)
                 {
                     case 0: first = item; break;
@@ -377,7 +458,10 @@ internal static class DirectDecoding
 
     private sealed class DictionaryConverter<TDictionary, TValue>(JsonConverter<TValue> value) : JsonConverter<TDictionary>
     {
-        private readonly bool _handlesNull = HandlesNull(value);
+        private readonly ValueReader<TValue> _value = new(value);
+
+        // Keys through the options' string converter where it is not the serializer's (it may share them).
+        private JsonConverter<string>? _keys;
 
         public override TDictionary? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
@@ -389,9 +473,10 @@ internal static class DirectDecoding
             var dictionary = new Dictionary<string, TValue?>();
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var key = reader.GetString()!;
+                var keys = _keys ??= (JsonConverter<string>)options.GetConverter(typeof(string));
+                var key = keys.GetType().Assembly == s_serializerAssembly ? reader.GetString()! : keys.ReadAsPropertyName(ref reader, typeof(string), options);
                 reader.Read();
-                dictionary[key] = reader.TokenType == JsonTokenType.Null && !_handlesNull ? default : value.Read(ref reader, typeof(TValue), options);
+                dictionary[key] = _value.Read(ref reader, options);
             }
 
             return (TDictionary)(object)dictionary;

@@ -54,6 +54,37 @@ public sealed class DirectDecodingTests
         Assert.Equal(Outcome(() => JsonSerializer.Deserialize(json, options.GetTypeInfo(typeof(Node)))), Outcome(() => JsonSerializer.Deserialize(json, direct)));
     }
 
+    [Theory]
+    [InlineData("""{"cpu":null}""")]
+    [InlineData("""{"cpu":"1"}""")]
+    [InlineData("""{"finalizers":["a"]}""")]
+    [InlineData("""{"lazy":{"a":1}}""")]
+    [InlineData("""{"lazy":"s"}""")]
+    public void Converter_and_member_rules_around_each_value_are_the_serializers(string json)
+    {
+        // A struct converter whose HandleNull is false, a collection with a setter but no getter, a converter that
+        // leaves an object unread.
+        var options = Options();
+        var direct = DirectDecoding.TryCreate(options, typeof(Edge))!;
+        Assert.Equal(Outcome(() => JsonSerializer.Deserialize(json, options.GetTypeInfo(typeof(Edge)))), Outcome(() => JsonSerializer.Deserialize(json, direct)));
+    }
+
+    [Fact]
+    public void A_collection_created_otherwise_than_plainly_keeps_the_serializers_decode()
+    {
+        var resolver = new DefaultJsonTypeInfoResolver();
+        resolver.Modifiers.Add(static info =>
+        {
+            if (info.Type == typeof(Dictionary<string, string?>))
+            {
+                info.CreateObject = static () => new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            }
+        });
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, TypeInfoResolver = resolver };
+        options.MakeReadOnly();
+        Assert.Null(DirectDecoding.TryCreate(options, typeof(Node)));
+    }
+
     [Fact]
     public void Callbacks_run_and_constructor_defaults_are_replaced_as_the_serializer_does()
     {
@@ -104,6 +135,40 @@ public sealed class DirectDecodingTests
         public void OnDeserializing() => Calls.Add("deserializing");
 
         public void OnDeserialized() => Calls.Add("deserialized " + Name);
+    }
+
+    public sealed class Edge
+    {
+        public Quantity Cpu { get; set; }
+
+        public List<string>? Finalizers { set => Stored = value; }
+
+        public List<string>? Stored { get; set; }
+
+        [JsonConverter(typeof(UnderReadingConverter))]
+        public string? Lazy { get; set; }
+    }
+
+    [JsonConverter(typeof(QuantityConverter))]
+    public readonly record struct Quantity(string Text);
+
+    public sealed class QuantityConverter : JsonConverter<Quantity>
+    {
+        public override bool HandleNull => false;
+
+        public override Quantity Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? default : new(reader.GetString()!);
+
+        public override void Write(Utf8JsonWriter writer, Quantity value, JsonSerializerOptions options) => writer.WriteStringValue(value.Text);
+    }
+
+    public sealed class UnderReadingConverter : JsonConverter<string>
+    {
+        // Returns at the start of an object instead of reading to its end.
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.String ? reader.GetString() : "unread";
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
     }
 
     public sealed class WithRequired
