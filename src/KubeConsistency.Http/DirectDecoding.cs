@@ -134,7 +134,6 @@ internal static class DirectDecoding
         }
     }
 
-
     private sealed class Builder(JsonSerializerOptions options)
     {
         // A type's converter is registered before its properties are bound, so a graph may refer to itself.
@@ -158,7 +157,8 @@ internal static class DirectDecoding
                 case JsonTypeInfoKind.Enumerable when ElementOfList(type) is { } element && IsPlain(info, typeof(List<>).MakeGenericType(element)):
                     return TryBuildGeneric(typeof(ListConverter<,>), type, element);
                 case JsonTypeInfoKind.Dictionary when ValueOfStringDictionary(type) is { } value && IsPlain(info, typeof(Dictionary<,>).MakeGenericType(typeof(string), value)):
-                    return TryBuildGeneric(typeof(DictionaryConverter<,>), type, value);
+                    var keys = (JsonConverter<string>)options.GetConverter(typeof(string));
+                    return TryBuildGeneric(typeof(DictionaryConverter<,>), type, value, keys.GetType().Assembly == s_serializerAssembly ? null : keys);
                 default:
                     return null;
             }
@@ -186,7 +186,7 @@ internal static class DirectDecoding
             dictionary.GetType().GetProperty("Comparer")?.GetValue(dictionary) is var comparer
             && ReferenceEquals(comparer, EqualityComparer<string>.Default);
 
-        private JsonConverter? TryBuildGeneric(Type definition, Type type, Type element)
+        private JsonConverter? TryBuildGeneric(Type definition, Type type, Type element, params object?[] more)
         {
             var elementConverter = TryBuild(element);
             if (elementConverter is null || !ConvertsExactly(elementConverter, element))
@@ -194,7 +194,7 @@ internal static class DirectDecoding
                 return null;
             }
 
-            var converter = (JsonConverter)Activator.CreateInstance(definition.MakeGenericType(type, element), elementConverter)!;
+            var converter = (JsonConverter)Activator.CreateInstance(definition.MakeGenericType(type, element), [elementConverter, .. more])!;
             _built.Add(type, converter);
             return converter;
         }
@@ -268,6 +268,12 @@ internal static class DirectDecoding
                 : null;
     }
 
+    private abstract class DecodeOnlyConverter<T> : JsonConverter<T>
+    {
+        public sealed override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
+            throw new NotSupportedException("Direct converters only decode.");
+    }
+
     private interface IObjectConverter
     {
         void Bind(List<PropertyBinding> bindings);
@@ -312,7 +318,7 @@ internal static class DirectDecoding
         private static Action<TObject, TValue?> Boxed(Action<object, object?> set) => (target, value) => set(target!, value);
     }
 
-    private sealed class ObjectConverter<T>(JsonTypeInfo info) : JsonConverter<T>, IObjectConverter
+    private sealed class ObjectConverter<T>(JsonTypeInfo info) : DecodeOnlyConverter<T>, IObjectConverter
         where T : class
     {
         private readonly Func<object> _create = info.CreateObject!;
@@ -325,10 +331,10 @@ internal static class DirectDecoding
         public void Bind(List<PropertyBinding> bindings)
         {
             var byLength = new PropertyBinding<T>[]?[bindings.Count == 0 ? 0 : bindings.Max(static b => b.Name.Length) + 1];
+            // Names are unique: the serializer refuses a contract in which two properties share one.
             foreach (var binding in bindings)
             {
-                var bucket = byLength[binding.Name.Length] ?? [];
-                byLength[binding.Name.Length] = [.. bucket.Where(b => !b.Name.AsSpan().SequenceEqual(binding.Name)), (PropertyBinding<T>)binding];
+                byLength[binding.Name.Length] = [.. byLength[binding.Name.Length] ?? [], (PropertyBinding<T>)binding];
             }
 
             _byLength = byLength;
@@ -365,9 +371,6 @@ internal static class DirectDecoding
             _onDeserialized?.Invoke(target);
             return target;
         }
-
-        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
-            throw new NotSupportedException("Direct converters only decode.");
 
         private PropertyBinding<T>? Find(ref Utf8JsonReader reader)
         {
@@ -410,7 +413,7 @@ internal static class DirectDecoding
         }
     }
 
-    private sealed class ListConverter<TList, TElement>(JsonConverter<TElement> element) : JsonConverter<TList>
+    private sealed class ListConverter<TList, TElement>(JsonConverter<TElement> element) : DecodeOnlyConverter<TList>
     {
         private readonly ValueReader<TElement> _element = new(element);
 
@@ -451,17 +454,13 @@ internal static class DirectDecoding
 
             return (TList)(object)list;
         }
-
-        public override void Write(Utf8JsonWriter writer, TList value, JsonSerializerOptions options) =>
-            throw new NotSupportedException("Direct converters only decode.");
     }
 
-    private sealed class DictionaryConverter<TDictionary, TValue>(JsonConverter<TValue> value) : JsonConverter<TDictionary>
+    // Keys through the options' string converter where it is not the serializer's (it may share them).
+    private sealed class DictionaryConverter<TDictionary, TValue>(JsonConverter<TValue> value, JsonConverter<string>? customKeys)
+        : DecodeOnlyConverter<TDictionary>
     {
         private readonly ValueReader<TValue> _value = new(value);
-
-        // Keys through the options' string converter where it is not the serializer's (it may share them).
-        private JsonConverter<string>? _keys;
 
         public override TDictionary? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
@@ -473,16 +472,12 @@ internal static class DirectDecoding
             var dictionary = new Dictionary<string, TValue?>();
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var keys = _keys ??= (JsonConverter<string>)options.GetConverter(typeof(string));
-                var key = keys.GetType().Assembly == s_serializerAssembly ? reader.GetString()! : keys.ReadAsPropertyName(ref reader, typeof(string), options);
+                var key = customKeys is null ? reader.GetString()! : customKeys.ReadAsPropertyName(ref reader, typeof(string), options);
                 reader.Read();
                 dictionary[key] = _value.Read(ref reader, options);
             }
 
             return (TDictionary)(object)dictionary;
         }
-
-        public override void Write(Utf8JsonWriter writer, TDictionary value, JsonSerializerOptions options) =>
-            throw new NotSupportedException("Direct converters only decode.");
     }
 }

@@ -86,6 +86,21 @@ public sealed class DirectDecodingTests
     }
 
     [Fact]
+    public void Dictionary_keys_go_through_a_custom_string_converter_as_the_serializers_do()
+    {
+        var options = Options(o => o.Converters.Add(new DeduplicatingStringConverter()));
+        var direct = DirectDecoding.TryCreate(options, typeof(Node))!;
+        var key = "key-" + Guid.NewGuid().ToString("N");
+        var json = "{\"tags\":{\"" + key + "\":\"v\"}}";
+        Assert.Equal(Outcome(() => JsonSerializer.Deserialize(json, options.GetTypeInfo(typeof(Node)))), Outcome(() => JsonSerializer.Deserialize(json, direct)));
+
+        // The converter shares the key text: a later decode finds the first one's instance (a slot may be taken by
+        // a parallel test's value in between, so a later pair must share).
+        var keys = Enumerable.Range(0, 5).Select(_ => ((Node)JsonSerializer.Deserialize(json, direct)!).Tags!.Keys.Single()).ToArray();
+        Assert.Contains(keys.Zip(keys.Skip(1)), pair => ReferenceEquals(pair.First, pair.Second));
+    }
+
+    [Fact]
     public void Callbacks_run_and_constructor_defaults_are_replaced_as_the_serializer_does()
     {
         var node = (Node)JsonSerializer.Deserialize("""{"note":null,"name":"x"}""", DirectDecoding.TryCreate(Options(), typeof(Node))!)!;
