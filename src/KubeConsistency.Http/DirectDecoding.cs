@@ -26,12 +26,58 @@ internal static class DirectDecoding
 {
     private static readonly ConditionalWeakTable<JsonTypeInfo, StrongBox<JsonTypeInfo?>> s_direct = [];
 
+    // Members met twice in one object of a duplicate-reporting converter, on this thread (see TryReadObject).
+    [ThreadStatic]
+    private static int t_duplicates;
+
     /// <summary>The direct contract for <paramref name="typeInfo"/>'s type and options, built once per contract; <see langword="null"/> as <see cref="TryCreate"/>.</summary>
     public static JsonTypeInfo<T>? For<T>(JsonTypeInfo<T> typeInfo)
     {
         ArgumentNullException.ThrowIfNull(typeInfo);
         return (JsonTypeInfo<T>?)s_direct.GetValue(typeInfo, static info => new(TryCreate(info.Options, info.Type))).Value;
     }
+
+    /// <summary>
+    /// Reads the object at <paramref name="reader"/> (on its <see cref="JsonTokenType.StartObject"/>) with
+    /// <paramref name="direct"/>'s converter, in place: no second pass over the value to find its end, as
+    /// <c>Deserialize</c> from a reader makes. On <see langword="false"/> the reader's position is undefined and the
+    /// caller decodes its whole input the serializer's way, which gives the exact value or error.
+    /// </summary>
+    /// <param name="direct">A contract from <see cref="For{T}"/>.</param>
+    /// <param name="reader">
+    /// The reader, no more permissive than <paramref name="direct"/>'s options: comments and trailing commas
+    /// disallowed, and a depth limit that gives the object at most the options' own.
+    /// </param>
+    /// <param name="value">The object.</param>
+    /// <returns>
+    /// Whether the object was read. <see langword="false"/> also when the root object or its <c>metadata</c> object
+    /// repeats a member: the last one wins, which a caller that has already scanned the first one must not miss.
+    /// </returns>
+    public static bool TryReadObject<T>(JsonTypeInfo<T> direct, ref Utf8JsonReader reader, out T? value)
+    {
+        value = default;
+        if (direct.Converter is not (IObjectConverter and JsonConverter<T> converter) || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        var depth = reader.CurrentDepth;
+        t_duplicates = 0;
+        try
+        {
+            value = converter.Read(ref reader, typeof(T), direct.Options);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Not swallowed: the caller's decode of the same input reproduces it with the serializer's message and path.
+            return false;
+        }
+
+        return value is not null && t_duplicates == 0 && reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth;
+    }
+
+    /// <summary>The most nesting the serializer allows a value decoded with <paramref name="options"/>.</summary>
+    public static int MaxDepth(JsonSerializerOptions options) => options.MaxDepth == 0 ? 64 : options.MaxDepth;
 
     /// <summary>
     /// The contract for <paramref name="root"/> under <paramref name="options"/> with direct converters, or
@@ -53,6 +99,13 @@ internal static class DirectDecoding
         if (converter is null)
         {
             return null;
+        }
+
+        // TryReadObject's callers scan the root's kind and metadata: tell them when a member there repeats.
+        if (converter is IObjectConverter rootObject)
+        {
+            rootObject.ReportDuplicates();
+            rootObject.ObjectConverterOf("metadata")?.ReportDuplicates();
         }
 
         var direct = new JsonSerializerOptions(options);
@@ -277,11 +330,21 @@ internal static class DirectDecoding
     private interface IObjectConverter
     {
         void Bind(List<PropertyBinding> bindings);
+
+        void ReportDuplicates();
+
+        /// <summary>The object converter bound to the member named <paramref name="name"/> in JSON, if any.</summary>
+        IObjectConverter? ObjectConverterOf(string name);
     }
 
     private abstract class PropertyBinding(JsonPropertyInfo property)
     {
         public byte[] Name { get; } = Encoding.UTF8.GetBytes(property.Name);
+
+        /// <summary>The binding's bit in a duplicate-reporting object's mask of members read (two bindings may share one).</summary>
+        public ulong Bit { get; set; }
+
+        public abstract JsonConverter Converter { get; }
     }
 
     private abstract class PropertyBinding<TObject>(JsonPropertyInfo property) : PropertyBinding(property)
@@ -299,7 +362,10 @@ internal static class DirectDecoding
         {
             _value = new(converter);
             _set = TypedSetter(property) ?? Boxed(property.Set!);
+            Converter = converter;
         }
+
+        public override JsonConverter Converter { get; }
 
         public override void Read(ref Utf8JsonReader reader, TObject target, JsonSerializerOptions options)
         {
@@ -327,18 +393,26 @@ internal static class DirectDecoding
 
         // Bindings by the UTF-8 length of their name; each bucket holds a few names at most.
         private PropertyBinding<T>[]?[] _byLength = [];
+        private bool _reportsDuplicates;
 
         public void Bind(List<PropertyBinding> bindings)
         {
             var byLength = new PropertyBinding<T>[]?[bindings.Count == 0 ? 0 : bindings.Max(static b => b.Name.Length) + 1];
             // Names are unique: the serializer refuses a contract in which two properties share one.
-            foreach (var binding in bindings)
+            for (var i = 0; i < bindings.Count; i++)
             {
+                var binding = bindings[i];
+                binding.Bit = 1UL << (i & 63);
                 byLength[binding.Name.Length] = [.. byLength[binding.Name.Length] ?? [], (PropertyBinding<T>)binding];
             }
 
             _byLength = byLength;
         }
+
+        // Only the few objects a watch scans report: a mask per object read costs a little on every member.
+        public void ReportDuplicates() => _reportsDuplicates = true;
+
+        public IObjectConverter? ObjectConverterOf(string name) => Find(Encoding.UTF8.GetBytes(name))?.Converter as IObjectConverter;
 
         public override T? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
@@ -349,6 +423,7 @@ internal static class DirectDecoding
 
             var target = (T)_create();
             _onDeserializing?.Invoke(target);
+            ulong read = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var binding = Find(ref reader);
@@ -356,11 +431,17 @@ internal static class DirectDecoding
                 if (binding is null)
                 {
                     reader.Skip();
+                    continue;
                 }
-                else
+
+                if (_reportsDuplicates)
                 {
-                    binding.Read(ref reader, target, options);
+                    // A shared bit (past 64 members) may report a repeat that is none: its caller only decodes again.
+                    t_duplicates += (read & binding.Bit) != 0 ? 1 : 0;
+                    read |= binding.Bit;
                 }
+
+                binding.Read(ref reader, target, options);
             }
 
             if (reader.TokenType != JsonTokenType.EndObject)

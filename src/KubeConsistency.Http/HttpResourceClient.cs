@@ -67,17 +67,18 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>, IStreamingList
         _resourceSegment = "/" + Escape(gvr.Resource);
         _typeInfo = ResolveTypeInfo(options);
         _directTypeInfo = options.DecodeWatchDirectly ? DirectDecoding.For(_typeInfo) : null;
+        var identity = _directTypeInfo is null ? null : options.WatchIdentity;
         if (options.MetadataOnly)
         {
             _listAccept = MetadataOnlyMediaTypes.ListAccept;
             _objectAccept = MetadataOnlyMediaTypes.ObjectAccept;
 
             // PartialObjectMetadata normally; the full kind from a server that ignores as= (still no Table).
-            _decoder = new WatchEventDecoder<T>(_typeInfo, string.IsNullOrEmpty(options.Kind) ? null : MetadataOnlyMediaTypes.Kind, options.Kind);
+            _decoder = new WatchEventDecoder<T>(_typeInfo, string.IsNullOrEmpty(options.Kind) ? null : MetadataOnlyMediaTypes.Kind, options.Kind, identity);
         }
         else
         {
-            _decoder = new WatchEventDecoder<T>(_typeInfo, options.Kind);
+            _decoder = new WatchEventDecoder<T>(_typeInfo, options.Kind, identity: identity);
         }
 
         _listDecoder = new ListDecoder<T>(_typeInfo);

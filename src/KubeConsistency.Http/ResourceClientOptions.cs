@@ -65,6 +65,12 @@ public sealed class ResourceClientOptions<T>
     /// resolver keeps the properties' own setters (KubernetesClient's models through KubeConsistency.KubernetesClient).
     /// </summary>
     internal bool DecodeWatchDirectly { get; init; }
+
+    /// <summary>
+    /// With <see cref="DecodeWatchDirectly"/>: an object's <c>kind</c> and <c>metadata.resourceVersion</c> as decoded
+    /// from those JSON members, so that a watch line is read in one pass (the object decoded where the scan meets it).
+    /// </summary>
+    internal Func<T, (string? Kind, string? ResourceVersion)>? WatchIdentity { get; init; }
 }
 
 /// <summary>The media types of <see cref="ResourceClientOptions{T}.MetadataOnly"/> requests.</summary>

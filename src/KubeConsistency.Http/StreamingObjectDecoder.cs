@@ -62,6 +62,9 @@ internal sealed class StreamingObjectDecoder<T> : IDisposable
         Start();
     }
 
+    /// <summary>The <see cref="DirectDecoding"/> contract objects are decoded with, or <see langword="null"/>.</summary>
+    internal JsonTypeInfo<T>? Direct => _direct;
+
     /// <summary>Whether objects still go through the streaming decode (false after a fallback).</summary>
     internal bool Streaming => _values is not null;
 

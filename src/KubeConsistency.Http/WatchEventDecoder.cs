@@ -20,19 +20,29 @@ internal sealed class WatchEventDecoder<T>
     private readonly JsonTypeInfo<T> _typeInfo;
     private readonly byte[]? _expectedKind;
     private readonly byte[]? _alternateKind;
+    private readonly string? _expectedKindText;
+    private readonly string? _alternateKindText;
     private readonly string? _expectedKindName;
+    private readonly Func<T, (string? Kind, string? ResourceVersion)>? _identity;
 
     /// <param name="typeInfo">The object contract.</param>
     /// <param name="expectedKind">The kind objects must have; <see langword="null"/> accepts any.</param>
     /// <param name="alternateKind">A second accepted kind (a metadata-only watch also takes the full kind from a server that ignores <c>as=</c>).</param>
-    public WatchEventDecoder(JsonTypeInfo<T> typeInfo, string? expectedKind, string? alternateKind = null)
+    /// <param name="identity">
+    /// The decoded object's <c>kind</c> and <c>metadata.resourceVersion</c>, as the contract maps those members; given
+    /// it, objects with a <see cref="DirectDecoding"/> contract are decoded in the line's only pass (see <see cref="TryDecodeInOnePass"/>).
+    /// </param>
+    public WatchEventDecoder(JsonTypeInfo<T> typeInfo, string? expectedKind, string? alternateKind = null, Func<T, (string? Kind, string? ResourceVersion)>? identity = null)
     {
         _typeInfo = typeInfo;
+        _identity = identity;
         if (!string.IsNullOrEmpty(expectedKind))
         {
             _expectedKindName = string.IsNullOrEmpty(alternateKind) ? expectedKind : expectedKind + "\" or \"" + alternateKind;
             _expectedKind = Encoding.UTF8.GetBytes(expectedKind);
+            _expectedKindText = expectedKind;
             _alternateKind = string.IsNullOrEmpty(alternateKind) ? null : Encoding.UTF8.GetBytes(alternateKind);
+            _alternateKindText = string.IsNullOrEmpty(alternateKind) ? null : alternateKind;
         }
     }
 
@@ -53,6 +63,11 @@ internal sealed class WatchEventDecoder<T>
     /// <param name="objects">The watch's streaming object decoder, or <see langword="null"/> for one <c>Deserialize</c> per object.</param>
     public WatchEvent<T> Decode(ReadOnlySpan<byte> line, bool unterminated = false, StreamingObjectDecoder<T>? objects = null)
     {
+        if (_identity is not null && objects?.Direct is { } direct && TryDecodeInOnePass(line, direct, out var decoded))
+        {
+            return decoded;
+        }
+
         var type = EventType.None;
         string? unknownType = null;
         var objStart = -1;
@@ -166,6 +181,90 @@ internal sealed class WatchEventDecoder<T>
             _ => WatchEventType.Deleted,
         };
         return new WatchEvent<T>(eventType, obj, rv);
+    }
+
+    /// <summary>
+    /// Decodes an ADDED, MODIFIED or DELETED line whose <c>type</c> comes before its <c>object</c> (the order
+    /// kube-apiserver writes) in one tokenizing pass: the object is read where the envelope's scan meets it, and its kind
+    /// and resource version are taken from the decoded object. Whatever this pass does not take as is (another type, a
+    /// repeated member the scan must see, any error) returns <see langword="false"/>, and the caller's scan and decode
+    /// give the exact result or error.
+    /// </summary>
+    /// <remarks>
+    /// Why: the scan that finds an object's bounds tokenizes the whole object once before it is deserialized: about a
+    /// third of the decode's own cost for a pod.
+    /// </remarks>
+    private bool TryDecodeInOnePass(ReadOnlySpan<byte> line, JsonTypeInfo<T> direct, out WatchEvent<T> decoded)
+    {
+        decoded = default!;
+
+        // No more permissive than either of the scan's readers: the envelope's own (1024 deep, strict JSON) and the
+        // object's (the options' depth, one level below the envelope).
+        var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = Math.Min(ReaderOptions.MaxDepth, DirectDecoding.MaxDepth(direct.Options) + 1) });
+        var type = EventType.None;
+        T? obj = default;
+        var haveObject = false;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    if (haveObject || reader.TokenType != JsonTokenType.String)
+                    {
+                        return false;
+                    }
+
+                    type = ParseType(ref reader, out _);
+                }
+                else if (reader.ValueTextEquals("object"u8))
+                {
+                    reader.Read();
+                    if (haveObject || type is not (EventType.Added or EventType.Modified or EventType.Deleted)
+                        || !DirectDecoding.TryReadObject(direct, ref reader, out obj))
+                    {
+                        return false;
+                    }
+
+                    haveObject = true;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (!haveObject || reader.Read())
+            {
+                return false;
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        var (kind, rv) = _identity!(obj!);
+        if (kind is not null && _expectedKindText is not null && kind != _expectedKindText && kind != _alternateKindText)
+        {
+            return false;
+        }
+
+        var eventType = type switch
+        {
+            EventType.Added => WatchEventType.Added,
+            EventType.Modified => WatchEventType.Modified,
+            _ => WatchEventType.Deleted,
+        };
+        decoded = new WatchEvent<T>(eventType, obj!, rv ?? string.Empty);
+        return true;
     }
 
     private static EventType ParseType(ref Utf8JsonReader reader, out string? unknown)

@@ -27,6 +27,7 @@ public static class KubernetesClientExtensions
     {
         var connection = KubernetesClientConnections.For(client);
         var (resource, kind, namespaced) = KubernetesModel<T>.Describe(options);
+        var serializerOptions = KubernetesDecoding.For(options);
         return connection.Resource(new ResourceClientOptions<T>
         {
             Resource = resource,
@@ -36,8 +37,9 @@ public static class KubernetesClientExtensions
             LabelSelector = options?.LabelSelector,
             FieldSelector = options?.FieldSelector,
             FieldManager = options?.FieldManager,
-            SerializerOptions = KubernetesDecoding.For(options),
+            SerializerOptions = serializerOptions,
             DecodeWatchDirectly = KubernetesDecoding.DecodesWatchDirectly,
+            WatchIdentity = KubernetesDecoding.WatchIdentity<T>(serializerOptions),
             Accessor = KubernetesObjectAccessor<T>.Instance,
         });
     }
@@ -101,6 +103,7 @@ public static class KubernetesClientExtensions
         }
 
         var connection = KubernetesClientConnections.For(client);
+        var serializerOptions = KubernetesDecoding.For(options);
         return connection.Resource(new ResourceClientOptions<PartialObjectMetadata>
         {
             Resource = resource,
@@ -110,8 +113,9 @@ public static class KubernetesClientExtensions
             LabelSelector = options?.LabelSelector,
             FieldSelector = options?.FieldSelector,
             FieldManager = options?.FieldManager,
-            SerializerOptions = KubernetesDecoding.For(options),
+            SerializerOptions = serializerOptions,
             DecodeWatchDirectly = KubernetesDecoding.DecodesWatchDirectly,
+            WatchIdentity = KubernetesDecoding.WatchIdentity<PartialObjectMetadata>(serializerOptions),
             Accessor = KubernetesObjectAccessor<PartialObjectMetadata>.Instance,
             MetadataOnly = true,
         });

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -41,6 +42,42 @@ internal static class KubernetesDecoding
     public static bool DecodesWatchDirectly { get; } = KubernetesClientConnections.JsonOptions.TypeInfoResolverChain.All(static resolver =>
         resolver is DefaultJsonTypeInfoResolver { Modifiers.Count: 0 }
         || (resolver is JsonSerializerContext && resolver.GetType().Assembly == typeof(KubernetesJson).Assembly));
+
+    /// <summary>
+    /// A model's <c>kind</c> and <c>metadata.resourceVersion</c> as decoded from those JSON members, for a watch that
+    /// reads each line in one pass; <see langword="null"/> when <paramref name="options"/>' contracts do not bind exactly
+    /// those members to <see cref="IKubernetesObject.Kind"/>, <see cref="IMetadata{T}.Metadata"/> and
+    /// <see cref="V1ObjectMeta.ResourceVersion"/> with the options' own converters (a model of the application's may map them otherwise).
+    /// </summary>
+    public static Func<T, (string? Kind, string? ResourceVersion)>? WatchIdentity<T>(JsonSerializerOptions options)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var info = options.GetTypeInfo(typeof(T));
+        var binds = Binds(info, "kind", typeof(IKubernetesObject), nameof(IKubernetesObject.Kind))
+            && Binds(info, "metadata", typeof(IMetadata<V1ObjectMeta>), nameof(IMetadata<V1ObjectMeta>.Metadata))
+            && Binds(options.GetTypeInfo(typeof(V1ObjectMeta)), "resourceVersion", null, nameof(V1ObjectMeta.ResourceVersion));
+        return binds ? static o => (o.Kind, o.Metadata?.ResourceVersion) : null;
+    }
+
+    // Whether the contract reads JSON member `json` into the CLR property that `member` of `contract` (or of the type) gets.
+    private static bool Binds(JsonTypeInfo info, string json, Type? contract, string member)
+    {
+        var property = info.Properties.FirstOrDefault(p => p.Name == json);
+        if (property is not { Set: not null, CustomConverter: null, AttributeProvider: PropertyInfo { GetMethod: { } getter } })
+        {
+            return false;
+        }
+
+        if (contract is null)
+        {
+            return info.Type.GetProperty(member)?.GetMethod?.MethodHandle == getter.MethodHandle;
+        }
+
+        var map = info.Type.GetInterfaceMap(contract);
+        var index = Array.FindIndex(map.InterfaceMethods, m => m.Name == "get_" + member);
+        return index >= 0 && map.TargetMethods[index].MethodHandle == getter.MethodHandle;
+    }
 
     private static JsonSerializerOptions Create(bool skipManagedFields, bool deduplicateValues)
     {

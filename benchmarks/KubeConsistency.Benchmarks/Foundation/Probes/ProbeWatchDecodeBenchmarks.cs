@@ -19,6 +19,7 @@ public class ProbeWatchDecodeBenchmarks
 
     private byte[] _pod = null!;
     private byte[] _stream = null!;
+    private byte[] _line = null!;
     private JsonTypeInfo<BenchPod> _typed = null!;
     private JsonTypeInfo<k8s.Models.V1Pod> _k8s = null!;
 
@@ -56,6 +57,7 @@ public class ProbeWatchDecodeBenchmarks
         }
 
         _stream = all.ToArray();
+        _line = [.. "{\"type\":\"MODIFIED\",\"object\":"u8, .. _pod, .. "}"u8];
         _typed = BenchJsonContext.Default.BenchPod;
         _k8s = (JsonTypeInfo<k8s.Models.V1Pod>)KubeConsistency.KubernetesClient.KubernetesDecoding.For(new KubeConsistency.KubernetesClient.KubernetesResourceOptions())
             .GetTypeInfo(typeof(k8s.Models.V1Pod));
@@ -102,6 +104,25 @@ public class ProbeWatchDecodeBenchmarks
         }
 
         return n == Objects && !decoder.Streaming ? n : throw new InvalidOperationException($"decoded {n} of {Objects}, streaming {decoder.Streaming}");
+    }
+
+    [Benchmark(OperationsPerInvoke = Objects, Description = "V1Pod: whole watch line, scan then DirectDecoding, per line")]
+    public int K8sWatchLineScanned() => DecodeLines(identity: null);
+
+    [Benchmark(OperationsPerInvoke = Objects, Description = "V1Pod: whole watch line in one pass, per line")]
+    public int K8sWatchLineOnePass() => DecodeLines(KubeConsistency.KubernetesClient.KubernetesDecoding.WatchIdentity<k8s.Models.V1Pod>(_k8s.Options));
+
+    private int DecodeLines(Func<k8s.Models.V1Pod, (string?, string?)>? identity)
+    {
+        var lines = new KubeConsistency.Http.WatchEventDecoder<k8s.Models.V1Pod>(_k8s, "Pod", identity: identity);
+        using var decoder = new KubeConsistency.Http.StreamingObjectDecoder<k8s.Models.V1Pod>(_k8s, KubeConsistency.Http.DirectDecoding.For(_k8s)!);
+        var n = 0;
+        for (var i = 0; i < Objects; i++)
+        {
+            n += lines.Decode(_line, objects: decoder).ResourceVersion.Length == 9 ? 1 : 0;
+        }
+
+        return n == Objects ? n : throw new InvalidOperationException($"decoded {n} of {Objects}");
     }
 
     private async Task<int> Stream<T>(JsonTypeInfo<T> info)
