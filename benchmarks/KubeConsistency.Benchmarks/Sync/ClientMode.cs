@@ -122,6 +122,9 @@ internal static class ClientMode
         // As KubeConsistency.KubernetesClient's informers decode watch objects, for KubernetesClient's models.
         var decodeWatchDirectly = typeInfo.Type != typeof(BenchPod) && !args.Flag("no-direct") && KubeConsistency.KubernetesClient.KubernetesDecoding.DecodesWatchDirectly;
 
+        // And as they read each watch line: in one pass where the line allows it (--no-one-pass: scan, then decode).
+        var onePass = decodeWatchDirectly && !args.Flag("no-one-pass");
+
         // --gc-batch: GCSettings.LatencyMode = Batch until the informer has synced (what an application can do in code
         // instead of setting System.GC.Concurrent=false for the whole process).
         var gcBatch = args.Flag("gc-batch");
@@ -141,7 +144,7 @@ internal static class ClientMode
         {
             // Runs the same code paths once on a small namespace, so the measured sync is JIT-warm (not default).
             var w0 = Snapshot.Take();
-            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null, transform, metadataOnly, decodeWatchDirectly);
+            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null, transform, metadataOnly, decodeWatchDirectly, onePass);
             warmup = Snapshot.Take().Since(w0);
             warmup["objects"] = warmCount;
         }
@@ -157,7 +160,7 @@ internal static class ClientMode
             System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.Batch;
         }
 
-        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform, metadataOnly, decodeWatchDirectly);
+        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform, metadataOnly, decodeWatchDirectly, onePass);
         try
         {
             await informer.WaitForSyncAsync().WaitAsync(timeout);
@@ -291,12 +294,13 @@ internal static class ClientMode
     internal static (ISharedIndexInformer<T> Informer, Task Run) StartInformer<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
         IResourceEventHandler<T>? handler, Func<IListWatch<T>, IListWatch<T>>? wrap, CancellationToken cancellationToken, Func<T, T>? transform = null,
-        bool metadataOnly = false, bool decodeWatchDirectly = false)
+        bool metadataOnly = false, bool decodeWatchDirectly = false, bool onePass = false)
         where T : class
     {
         var client = connection.Resource(new ResourceClientOptions<T>
         {
             DecodeWatchDirectly = decodeWatchDirectly,
+            WatchIdentity = onePass ? WatchIdentityOf(typeInfo) : null,
             Resource = GroupVersionResource.Pods,
             Kind = "Pod",
             MetadataOnly = metadataOnly,
@@ -321,14 +325,23 @@ internal static class ClientMode
         return (informer, informer.RunAsync(cancellationToken));
     }
 
+    // KubeConsistency.KubernetesClient's one-pass identity for the two KubernetesClient models the harness decodes.
+    private static Func<T, (string? Kind, string? ResourceVersion)>? WatchIdentityOf<T>(JsonTypeInfo<T> typeInfo) => typeInfo switch
+    {
+        JsonTypeInfo<k8s.Models.V1Pod> pod => (Func<T, (string?, string?)>?)(object?)KubeConsistency.KubernetesClient.KubernetesDecoding.WatchIdentity<k8s.Models.V1Pod>(pod.Options),
+        JsonTypeInfo<KubeConsistency.KubernetesClient.PartialObjectMetadata> meta =>
+            (Func<T, (string?, string?)>?)(object?)KubeConsistency.KubernetesClient.KubernetesDecoding.WatchIdentity<KubeConsistency.KubernetesClient.PartialObjectMetadata>(meta.Options),
+        _ => null,
+    };
+
     private static async Task<(ISharedIndexInformer<T> Informer, int Count)> SyncOnceAsync<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
         IResourceEventHandler<T>? handler, TimeSpan timeout, Func<IListWatch<T>, IListWatch<T>>? wrap, Func<T, T>? transform = null, bool metadataOnly = false,
-        bool decodeWatchDirectly = false)
+        bool decodeWatchDirectly = false, bool onePass = false)
         where T : class
     {
         using var stop = new CancellationTokenSource();
-        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token, transform, metadataOnly, decodeWatchDirectly);
+        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token, transform, metadataOnly, decodeWatchDirectly, onePass);
         await informer.WaitForSyncAsync().WaitAsync(timeout);
         var count = informer.Indexer.Count;
         await stop.CancelAsync();

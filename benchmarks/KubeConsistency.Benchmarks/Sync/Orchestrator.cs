@@ -36,6 +36,7 @@ internal static class Orchestrator
         ["forcache"] = [],
         ["nogzip"] = [],
         ["nodirect"] = [],
+        ["noonepass"] = [],
         ["datas"] = new() { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "1" },
         // Profiling, not measurement: sampled allocations and GC events to /tmp/kc-client-PID.nettrace (read with alloc-report),
         // and a perf map so that `perf record` names JIT-compiled frames (W^X off: perf ignores the map for double-mapped
@@ -55,6 +56,7 @@ internal static class Orchestrator
         ["forcache"] = ["--transform", "forcache"],
         ["nogzip"] = ["--no-gzip"],
         ["nodirect"] = ["--no-direct"],
+        ["noonepass"] = ["--no-one-pass"],
     };
 
     private static IEnumerable<string> VariantParts(string variant) => variant.Split('+', StringSplitOptions.RemoveEmptyEntries);
@@ -68,7 +70,7 @@ internal static class Orchestrator
         "kclient" => path == "list" && !FlagsOf(variant).Any(),
         // KubernetesClient models share values by default: "dedup" would repeat "default", "nodedup" opts out.
         "k8s" or "meta" => !VariantParts(variant).Contains("dedup"),
-        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup" or "nodirect"),
+        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup" or "nodirect" or "noonepass"),
     };
 
     private static IEnumerable<string> FlagsOf(string variant) => VariantParts(variant).SelectMany(p => VariantFlags.GetValueOrDefault(p) ?? []);
