@@ -174,13 +174,7 @@ internal sealed class WatchEventDecoder<T>
             throw new WatchDecodeException($"the object deserialized to null as {typeof(T).Name}", line);
         }
 
-        var eventType = type switch
-        {
-            EventType.Added => WatchEventType.Added,
-            EventType.Modified => WatchEventType.Modified,
-            _ => WatchEventType.Deleted,
-        };
-        return new WatchEvent<T>(eventType, obj, rv);
+        return new WatchEvent<T>(ObjectEventType(type), obj, rv);
     }
 
     /// <summary>
@@ -257,15 +251,17 @@ internal sealed class WatchEventDecoder<T>
             return false;
         }
 
-        var eventType = type switch
-        {
-            EventType.Added => WatchEventType.Added,
-            EventType.Modified => WatchEventType.Modified,
-            _ => WatchEventType.Deleted,
-        };
-        decoded = new WatchEvent<T>(eventType, obj!, rv ?? string.Empty);
+        decoded = new WatchEvent<T>(ObjectEventType(type), obj!, rv ?? string.Empty);
         return true;
     }
+
+    // The public type of an event that carries an object (ADDED, MODIFIED or DELETED).
+    private static WatchEventType ObjectEventType(EventType type) => type switch
+    {
+        EventType.Added => WatchEventType.Added,
+        EventType.Modified => WatchEventType.Modified,
+        _ => WatchEventType.Deleted,
+    };
 
     private static EventType ParseType(ref Utf8JsonReader reader, out string? unknown)
     {
