@@ -62,18 +62,24 @@ internal static class DirectDecoding
         }
 
         var depth = reader.CurrentDepth;
+
+        // Kept for a caller up the stack on this thread (a converter of its graph reading a nested object this way).
+        var outer = t_duplicates;
         t_duplicates = 0;
         try
         {
             value = converter.Read(ref reader, typeof(T), direct.Options);
+            return value is not null && t_duplicates == 0 && reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Not swallowed: the caller's decode of the same input reproduces it with the serializer's message and path.
             return false;
         }
-
-        return value is not null && t_duplicates == 0 && reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth;
+        finally
+        {
+            t_duplicates = outer;
+        }
     }
 
     /// <summary>The most nesting the serializer allows a value decoded with <paramref name="options"/>.</summary>

@@ -130,9 +130,9 @@ internal sealed class StreamingObjectDecoder<T> : IDisposable
         {
             return JsonSerializer.Deserialize(json, direct);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or NotSupportedException)
         {
-            // The serializer's own decode gives the error its exact message and path.
+            // The serializer's own decode gives the error its exact message and path (it adds the path to both).
             return JsonSerializer.Deserialize(json, _typeInfo);
         }
     }

@@ -47,13 +47,22 @@ internal static class KubernetesDecoding
     /// A model's <c>kind</c> and <c>metadata.resourceVersion</c> as decoded from those JSON members, for a watch that
     /// reads each line in one pass; <see langword="null"/> when <paramref name="options"/>' contracts do not bind exactly
     /// those members to <see cref="IKubernetesObject.Kind"/>, <see cref="IMetadata{T}.Metadata"/> and
-    /// <see cref="V1ObjectMeta.ResourceVersion"/> with the options' own converters (a model of the application's may map them otherwise).
+    /// <see cref="V1ObjectMeta.ResourceVersion"/> with the options' own converters (a model of the application's may map them otherwise),
+    /// or when a string converter the application registered would decode them differently from the raw text the scan reads.
     /// </summary>
     public static Func<T, (string? Kind, string? ResourceVersion)>? WatchIdentity<T>(JsonSerializerOptions options)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(options);
         var info = options.GetTypeInfo(typeof(T));
+
+        // The scan compares the kind and reads the resource version as raw JSON strings; an application's string
+        // converter (registered through KubernetesJson.AddJsonOptions) could map "" to null or take numbers.
+        if (options.GetConverter(typeof(string)) is var strings && strings is not DeduplicatingStringConverter && strings.GetType().Assembly != typeof(JsonSerializer).Assembly)
+        {
+            return null;
+        }
+
         var binds = Binds(info, "kind", typeof(IKubernetesObject), nameof(IKubernetesObject.Kind))
             && Binds(info, "metadata", typeof(IMetadata<V1ObjectMeta>), nameof(IMetadata<V1ObjectMeta>.Metadata))
             && Binds(options.GetTypeInfo(typeof(V1ObjectMeta)), "resourceVersion", null, nameof(V1ObjectMeta.ResourceVersion));
@@ -76,7 +85,10 @@ internal static class KubernetesDecoding
 
         var map = info.Type.GetInterfaceMap(contract);
         var index = Array.FindIndex(map.InterfaceMethods, m => m.Name == "get_" + member);
-        return index >= 0 && map.TargetMethods[index].MethodHandle == getter.MethodHandle;
+        return index >= 0 && (map.TargetMethods[index].MethodHandle == getter.MethodHandle
+
+            // Our own model implements the interface explicitly (its Kind is nullable), forwarding to the public property.
+            || (info.Type == typeof(PartialObjectMetadata) && typeof(PartialObjectMetadata).GetProperty(member)?.GetMethod?.MethodHandle == getter.MethodHandle));
     }
 
     private static JsonSerializerOptions Create(bool skipManagedFields, bool deduplicateValues)

@@ -176,13 +176,111 @@ public sealed class DirectWatchDecodingTests
         Assert.Same(events.Current.Object!.Metadata.ResourceVersion, events.Current.ResourceVersion);
     }
 
-    private static string EventOutcome(Func<WatchEvent<V1Pod>> decode, out bool inOnePass)
+    [Fact]
+    public void An_application_string_converter_turns_the_one_pass_off()
+    {
+        Assert.NotNull(KubernetesDecoding.WatchIdentity<V1Pod>(KubernetesDecoding.For(null)));
+        Assert.NotNull(KubernetesDecoding.WatchIdentity<V1Pod>(KubernetesDecoding.For(new KubernetesResourceOptions { DeduplicateValues = false })));
+
+        // Registered through KubernetesJson.AddJsonOptions, it decodes kind and resourceVersion; the scan reads the raw
+        // text ("kind":"" is a wrong kind there, a null one here), so only the scan may decide.
+        var options = new JsonSerializerOptions(KubernetesDecoding.For(null));
+        options.Converters.Insert(0, new EmptyAsNullConverter());
+        Assert.Null(KubernetesDecoding.WatchIdentity<V1Pod>(options));
+    }
+
+    [Fact]
+    public void Property_a_metadata_only_watch_line_read_in_one_pass_gives_the_scans_event_or_error()
+    {
+        var options = KubernetesDecoding.For(null);
+        var typeInfo = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<PartialObjectMetadata>)options.GetTypeInfo(typeof(PartialObjectMetadata));
+        var direct = DirectDecoding.For(typeInfo)!;
+        var identity = KubernetesDecoding.WatchIdentity<PartialObjectMetadata>(options);
+        Assert.NotNull(identity);
+
+        // As HttpResourceClient builds it: PartialObjectMetadata, or the full kind from a server that ignores as=.
+        var scanned = new WatchEventDecoder<PartialObjectMetadata>(typeInfo, PartialObjectMetadata.KubeKind, "Pod");
+        var onePass = new WatchEventDecoder<PartialObjectMetadata>(typeInfo, PartialObjectMetadata.KubeKind, "Pod", identity);
+        var read = 0;
+        var lines = from line in Gen.OneOf(WatchLine, ServedLine)
+                    from partial in Gen.Elements(false, true)
+                    select partial ? line.Replace("\"kind\":\"Table\"", "\"kind\":\"PartialObjectMetadata\"", StringComparison.Ordinal) : line;
+        var property = Prop.ForAll(Arb.From(lines), line =>
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(line);
+            using var first = new StreamingObjectDecoder<PartialObjectMetadata>(typeInfo, direct);
+            using var second = new StreamingObjectDecoder<PartialObjectMetadata>(typeInfo, direct);
+            var expected = EventOutcome(() => scanned.Decode(bytes, objects: first), e => e?.Metadata?.ResourceVersion, out _);
+            var actual = EventOutcome(() => onePass.Decode(bytes, objects: second), e => e?.Metadata?.ResourceVersion, out var inOnePass);
+            read += inOnePass ? 1 : 0;
+            return (actual == expected).Label($"{line}\nexpected {expected}\nactual   {actual}");
+        });
+
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(500).WithQuietOnSuccess(true), property);
+        Assert.True(read >= 50, $"{read} of 500 lines were read in one pass");
+    }
+
+    [Fact]
+    public void A_converter_that_refuses_a_value_fails_with_the_serializers_message_and_path()
+    {
+        var options = new JsonSerializerOptions { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
+        options.MakeReadOnly();
+        var typeInfo = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<Holder>)options.GetTypeInfo(typeof(Holder));
+        var direct = DirectDecoding.For(typeInfo);
+        Assert.NotNull(direct);
+        var json = """{"inner":{"refused":"x"}}"""u8.ToArray();
+
+        var expected = Assert.Throws<NotSupportedException>(() => JsonSerializer.Deserialize(json, typeInfo));
+        Assert.Contains("$.inner.refused", expected.Message, StringComparison.Ordinal);
+
+        // The direct decode alone knows no path below the root; the decoder gives the serializer's error instead.
+        Assert.NotEqual(expected.Message, Assert.Throws<NotSupportedException>(() => JsonSerializer.Deserialize(json, direct!)).Message);
+        using var decoder = new StreamingObjectDecoder<Holder>(typeInfo, direct);
+        Assert.Equal(expected.Message, Assert.Throws<NotSupportedException>(() => decoder.Decode(json)).Message);
+    }
+
+    /// <summary>A model with a member whose converter refuses every value.</summary>
+    public sealed class Holder
+    {
+        /// <summary>The nested object.</summary>
+        [System.Text.Json.Serialization.JsonPropertyName("inner")]
+        public Inner? Inner { get; set; }
+    }
+
+    /// <summary>The nested object of <see cref="Holder"/>.</summary>
+    public sealed class Inner
+    {
+        /// <summary>A member nothing can decode.</summary>
+        [System.Text.Json.Serialization.JsonPropertyName("refused")]
+        [System.Text.Json.Serialization.JsonConverter(typeof(RefusingConverter))]
+        public string? Refused { get; set; }
+    }
+
+    private sealed class RefusingConverter : System.Text.Json.Serialization.JsonConverter<string>
+    {
+        public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => throw new NotSupportedException("refused");
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+    }
+
+    private sealed class EmptyAsNullConverter : System.Text.Json.Serialization.JsonConverter<string>
+    {
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.GetString() is { Length: > 0 } text ? text : null;
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+    }
+
+    private static string EventOutcome(Func<WatchEvent<V1Pod>> decode, out bool inOnePass) =>
+        EventOutcome(decode, static o => o?.Metadata?.ResourceVersion, out inOnePass);
+
+    private static string EventOutcome<T>(Func<WatchEvent<T>> decode, Func<T?, string?> resourceVersion, out bool inOnePass)
     {
         inOnePass = false;
         try
         {
             var e = decode();
-            inOnePass = e.ResourceVersion.Length > 0 && ReferenceEquals(e.ResourceVersion, e.Object?.Metadata?.ResourceVersion);
+            inOnePass = e.ResourceVersion.Length > 0 && ReferenceEquals(e.ResourceVersion, resourceVersion(e.Object));
             return $"ok:{e.Type}|{e.ResourceVersion}|{e.IsInitialEventsEnd}|{JsonSerializer.Serialize(e.Object, Plain)}";
         }
         catch (Exception ex) when (ex is KubernetesApiException or WatchDecodeException or FormatException or InvalidOperationException)
