@@ -81,7 +81,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>, IStreamingList
             _decoder = new WatchEventDecoder<T>(_typeInfo, options.Kind, identity: identity);
         }
 
-        _listDecoder = new ListDecoder<T>(_typeInfo);
+        _listDecoder = new ListDecoder<T>(_typeInfo, options.DecodeListsDirectly ? _directTypeInfo : null);
         _accessor = options.Accessor ?? ObjectMetadataAccessor<T>.Default;
         _writeQuery = string.IsNullOrEmpty(options.FieldManager) ? null : "?fieldManager=" + Escape(options.FieldManager);
     }

@@ -26,15 +26,30 @@ internal sealed class ListDecoder<T>
     private const int MaxPooled = 8;
 
     private readonly JsonTypeInfo<T> _itemInfo;
+    private readonly DirectListDecoder<T>? _direct;
     private readonly ConcurrentQueue<Session> _pool = new();
 
-    public ListDecoder(JsonTypeInfo<T> itemInfo) => _itemInfo = itemInfo;
+    /// <param name="itemInfo">The item contract.</param>
+    /// <param name="direct">
+    /// The same contract from <see cref="DirectDecoding"/>, or <see langword="null"/>. With it, lists are decoded by
+    /// <see cref="DirectListDecoder{T}"/> where its options allow, each item in one pass.
+    /// </param>
+    public ListDecoder(JsonTypeInfo<T> itemInfo, JsonTypeInfo<T>? direct = null)
+    {
+        _itemInfo = itemInfo;
+        _direct = DirectListDecoder<T>.TryCreate(itemInfo, direct);
+    }
 
     /// <summary>Decodes the list, calling <paramref name="onItem"/> for every item in order.</summary>
     /// <returns>The list's <c>metadata</c>: resource version (<c>""</c> when absent), continue token, remaining item count.</returns>
     /// <exception cref="KubernetesDecodeException">The body is not a list, or an item does not deserialize into <typeparamref name="T"/>.</exception>
     public async ValueTask<(string ResourceVersion, string? Continue, long? Remaining)> DecodeAsync(Stream stream, Action<T> onItem, CancellationToken cancellationToken)
     {
+        if (_direct is not null)
+        {
+            return ReadMetadata(await _direct.DecodeAsync(stream, onItem, cancellationToken).ConfigureAwait(false));
+        }
+
         var session = _pool.TryDequeue(out var pooled) ? pooled : new Session(_itemInfo);
         var sink = session.Sink;
         sink.Begin(onItem);

@@ -67,6 +67,12 @@ public sealed class ResourceClientOptions<T>
     internal bool DecodeWatchDirectly { get; init; }
 
     /// <summary>
+    /// With <see cref="DecodeWatchDirectly"/>: list items too, in one pass each (<see cref="DirectListDecoder{T}"/>).
+    /// Default <see langword="true"/>; the benchmarks turn it off to measure the serializer's streaming.
+    /// </summary>
+    internal bool DecodeListsDirectly { get; init; } = true;
+
+    /// <summary>
     /// With <see cref="DecodeWatchDirectly"/>: an object's <c>kind</c> and <c>metadata.resourceVersion</c> as decoded
     /// from those JSON members, so that a watch line is read in one pass (the object decoded where the scan meets it).
     /// </summary>

@@ -125,6 +125,9 @@ internal static class ClientMode
         // And as they read each watch line: in one pass where the line allows it (--no-one-pass: scan, then decode).
         var onePass = decodeWatchDirectly && !args.Flag("no-one-pass");
 
+        // And their lists, item by item in one pass each (--no-direct-list: the serializer's streaming of the body).
+        var directLists = !args.Flag("no-direct-list");
+
         // --gc-batch: GCSettings.LatencyMode = Batch until the informer has synced (what an application can do in code
         // instead of setting System.GC.Concurrent=false for the whole process).
         var gcBatch = args.Flag("gc-batch");
@@ -144,7 +147,7 @@ internal static class ClientMode
         {
             // Runs the same code paths once on a small namespace, so the measured sync is JIT-warm (not default).
             var w0 = Snapshot.Take();
-            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null, transform, metadataOnly, decodeWatchDirectly, onePass);
+            var (_, warmCount) = await SyncOnceAsync(connection, typeInfo, path, warmupNamespace, useIndex, 0, null, timeout, null, transform, metadataOnly, decodeWatchDirectly, onePass, directLists);
             warmup = Snapshot.Take().Since(w0);
             warmup["objects"] = warmCount;
         }
@@ -160,7 +163,7 @@ internal static class ClientMode
             System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.Batch;
         }
 
-        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform, metadataOnly, decodeWatchDirectly, onePass);
+        var (informer, run) = StartInformer(connection, typeInfo, path, null, useIndex, handlers, counter, breakdown ? lw => timed = new TimedListWatch<T>(lw) : null, stop.Token, transform, metadataOnly, decodeWatchDirectly, onePass, directLists);
         try
         {
             await informer.WaitForSyncAsync().WaitAsync(timeout);
@@ -294,13 +297,14 @@ internal static class ClientMode
     internal static (ISharedIndexInformer<T> Informer, Task Run) StartInformer<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
         IResourceEventHandler<T>? handler, Func<IListWatch<T>, IListWatch<T>>? wrap, CancellationToken cancellationToken, Func<T, T>? transform = null,
-        bool metadataOnly = false, bool decodeWatchDirectly = false, bool onePass = false)
+        bool metadataOnly = false, bool decodeWatchDirectly = false, bool onePass = false, bool directLists = true)
         where T : class
     {
         var client = connection.Resource(new ResourceClientOptions<T>
         {
             DecodeWatchDirectly = decodeWatchDirectly,
             WatchIdentity = onePass ? WatchIdentityOf(typeInfo) : null,
+            DecodeListsDirectly = directLists,
             Resource = GroupVersionResource.Pods,
             Kind = "Pod",
             MetadataOnly = metadataOnly,
@@ -337,11 +341,11 @@ internal static class ClientMode
     private static async Task<(ISharedIndexInformer<T> Informer, int Count)> SyncOnceAsync<T>(
         KubernetesConnection connection, JsonTypeInfo<T> typeInfo, string path, string? @namespace, bool useIndex, int handlers,
         IResourceEventHandler<T>? handler, TimeSpan timeout, Func<IListWatch<T>, IListWatch<T>>? wrap, Func<T, T>? transform = null, bool metadataOnly = false,
-        bool decodeWatchDirectly = false, bool onePass = false)
+        bool decodeWatchDirectly = false, bool onePass = false, bool directLists = true)
         where T : class
     {
         using var stop = new CancellationTokenSource();
-        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token, transform, metadataOnly, decodeWatchDirectly, onePass);
+        var (informer, run) = StartInformer(connection, typeInfo, path, @namespace, useIndex, handlers, handler, wrap, stop.Token, transform, metadataOnly, decodeWatchDirectly, onePass, directLists);
         await informer.WaitForSyncAsync().WaitAsync(timeout);
         var count = informer.Indexer.Count;
         await stop.CancelAsync();

@@ -37,6 +37,7 @@ internal static class Orchestrator
         ["nogzip"] = [],
         ["nodirect"] = [],
         ["noonepass"] = [],
+        ["nodirectlist"] = [],
         ["datas"] = new() { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "1" },
         // Profiling, not measurement: sampled allocations and GC events to /tmp/kc-client-PID.nettrace (read with alloc-report),
         // and a perf map so that `perf record` names JIT-compiled frames (W^X off: perf ignores the map for double-mapped
@@ -57,6 +58,7 @@ internal static class Orchestrator
         ["nogzip"] = ["--no-gzip"],
         ["nodirect"] = ["--no-direct"],
         ["noonepass"] = ["--no-one-pass"],
+        ["nodirectlist"] = ["--no-direct-list"],
     };
 
     private static IEnumerable<string> VariantParts(string variant) => variant.Split('+', StringSplitOptions.RemoveEmptyEntries);
@@ -70,7 +72,7 @@ internal static class Orchestrator
         "kclient" => path == "list" && !FlagsOf(variant).Any(),
         // KubernetesClient models share values by default: "dedup" would repeat "default", "nodedup" opts out.
         "k8s" or "meta" => !VariantParts(variant).Contains("dedup"),
-        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup" or "nodirect" or "noonepass"),
+        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup" or "nodirect" or "noonepass" or "nodirectlist"),
     };
 
     private static IEnumerable<string> FlagsOf(string variant) => VariantParts(variant).SelectMany(p => VariantFlags.GetValueOrDefault(p) ?? []);

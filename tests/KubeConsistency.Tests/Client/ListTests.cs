@@ -261,6 +261,9 @@ internal sealed class ChunkedStream(byte[] data, int[] chunks) : Stream
     private int _position;
     private int _next;
 
+    /// <summary>Called with the number of the read (0 first) before it reads.</summary>
+    public Action<int>? BeforeRead { get; init; }
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -275,13 +278,19 @@ internal sealed class ChunkedStream(byte[] data, int[] chunks) : Stream
 
     public override int Read(Span<byte> buffer)
     {
+        BeforeRead?.Invoke(_next);
         var n = Math.Min(Math.Min(buffer.Length, chunks[_next++ % chunks.Length]), data.Length - _position);
         data.AsSpan(_position, n).CopyTo(buffer);
         _position += n;
         return n;
     }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => new(Read(buffer.Span));
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var n = Read(buffer.Span);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(n);
+    }
 
     public override void Flush()
     {

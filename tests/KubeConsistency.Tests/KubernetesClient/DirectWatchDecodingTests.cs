@@ -293,10 +293,10 @@ public sealed class DirectWatchDecodingTests
     }
 
     // Members present or absent, in any order, sometimes twice; values valid, null, escaped or of the wrong kind.
-    private static Gen<string> Object(params Gen<string>[] members) => Object(Gen.Elements(0, 1, 1, 2), members);
+    internal static Gen<string> Object(params Gen<string>[] members) => Object(Gen.Elements(0, 1, 1, 2), members);
 
     // A member absent, once or twice (0, 1, 2) as `times` picks.
-    private static Gen<string> Object(Gen<int> times, params Gen<string>[] members) =>
+    internal static Gen<string> Object(Gen<int> times, params Gen<string>[] members) =>
         from chosen in Gen.CollectToArray(members.Select(member =>
             from include in times
             from value in member
@@ -307,10 +307,10 @@ public sealed class DirectWatchDecodingTests
             .SelectMany(c => c.include == 2 ? new[] { c.value, c.again } : new[] { c.value })
         select "{" + string.Join(",", picked) + "}";
 
-    private static Gen<string> Member(string name, params Gen<string>[] values) =>
+    internal static Gen<string> Member(string name, params Gen<string>[] values) =>
         Gen.OneOf(values).Select(value => "\"" + name + "\":" + value);
 
-    private static Gen<string> Values(params string[] values) => Gen.Elements(values);
+    internal static Gen<string> Values(params string[] values) => Gen.Elements(values);
 
     private static Gen<string> Array(Gen<string> element, params string[] odd) =>
         Gen.OneOf(Gen.Frequency((4, Gen.Choose(0, 3)), (1, Gen.Choose(4, 7))).SelectMany(count => Gen.ListOf(element, count)).Select(items => "[" + string.Join(",", items) + "]"), Values(odd.Length == 0 ? ["null"] : odd));
@@ -380,7 +380,7 @@ public sealed class DirectWatchDecodingTests
         select "{\"type\":\"" + type + "\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"a\",\"namespace\":\"d\",\"resourceVersion\":\""
             + rv + "\",\"labels\":" + labels + "},\"spec\":{\"containers\":" + containers + "},\"status\":{\"phase\":\"Running\"}}}";
 
-    private static readonly Gen<string> PodJson = Gen.OneOf(
+    internal static readonly Gen<string> PodJson = Gen.OneOf(
         Object(
             Member("kind", Values("\"Pod\"")),
             Member("apiVersion", Values("\"v1\"")),
