@@ -342,9 +342,19 @@ internal sealed class DirectListDecoder<T>
             }
 
             var probe = new Utf8JsonReader(data, final, new JsonReaderState(decoder._itemOptions));
-            if (!probe.Read() || !probe.TrySkip())
+            try
             {
-                return 0;
+                if (!probe.Read() || !probe.TrySkip())
+                {
+                    return 0;
+                }
+            }
+            catch (JsonException)
+            {
+                // The item breaks the grammar. Its streaming decode would read up to the break and may fail first in a
+                // converter (a timestamp, a quantity): decoded from the span, value by value, it fails where that would.
+                JsonSerializer.Deserialize(data, decoder._itemInfo);
+                throw;
             }
 
             var length = (int)probe.BytesConsumed;

@@ -99,6 +99,18 @@ public sealed class DirectListDecodingTests
     }
 
     [Fact]
+    public void An_item_that_fails_in_a_converter_before_it_breaks_the_grammar_fails_as_the_streaming_fails()
+    {
+        var typeInfo = PodInfo(null);
+        var body = Encoding.UTF8.GetBytes("{\"items\":[" + ServedPod(0, 0) + ",{\"metadata\":{\"creationTimestamp\":\"yesterday\",\"name\":}}]}");
+
+        var expected = Outcome(new ListDecoder<V1Pod>(typeInfo), body, [64]);
+
+        Assert.StartsWith("FormatException after 1", expected, StringComparison.Ordinal);
+        Assert.Equal(expected, Outcome(new ListDecoder<V1Pod>(typeInfo, DirectDecoding.For(typeInfo)), body, [64]));
+    }
+
+    [Fact]
     public async Task A_cancelled_read_stops_the_decode()
     {
         var typeInfo = PodInfo(null);
