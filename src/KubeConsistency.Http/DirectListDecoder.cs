@@ -101,7 +101,7 @@ internal sealed class DirectListDecoder<T>
                 if (final)
                 {
                     // Advance throws at the end of a body it has not finished; this only guards against a loop.
-                    throw new KubernetesDecodeException($"the list response is truncated after {parse.Count} items");
+                    throw parse.Truncated();
                 }
             }
         }
@@ -142,10 +142,15 @@ internal sealed class DirectListDecoder<T>
 
         public bool Done { get; private set; }
 
-        /// <summary>Unread bytes the next <see cref="Advance"/> wants (unless the body ends first).</summary>
+        /// <summary>
+        /// Unread bytes the next <see cref="Advance"/> wants (unless the body ends first); 1 asks for any more than the
+        /// caller holds unread.
+        /// </summary>
         public int Wanted { get; private set; }
 
         public JsonElement Metadata { get; private set; }
+
+        public KubernetesDecodeException Truncated() => new($"the list response is truncated after {Count} items");
 
         /// <summary>Decodes what <paramref name="data"/> holds whole; returns the bytes it is done with.</summary>
         public int Advance(ReadOnlySpan<byte> data, bool final)
@@ -185,14 +190,14 @@ internal sealed class DirectListDecoder<T>
                     {
                         if (!_rootClosed)
                         {
-                            throw new KubernetesDecodeException($"the list response is truncated after {Count} items");
+                            throw Truncated();
                         }
 
                         Done = true;
                     }
                     else
                     {
-                        Wanted = data.Length - checkpoint + 1;
+                        Wanted = 1;
                     }
 
                     return checkpoint;
@@ -200,7 +205,7 @@ internal sealed class DirectListDecoder<T>
 
                 switch (reader.TokenType)
                 {
-                    case JsonTokenType.StartObject when reader.CurrentDepth == 0 && !_rootClosed:
+                    case JsonTokenType.StartObject when reader.CurrentDepth == 0:
                         continue;
                     case JsonTokenType.EndArray when reader.CurrentDepth == 1:
                         // The end of an items array: every other array is skipped whole with its member.
@@ -212,8 +217,6 @@ internal sealed class DirectListDecoder<T>
                         continue;
                     case JsonTokenType.PropertyName when reader.CurrentDepth == 1:
                         break;
-                    case var _ when _rootClosed:
-                        throw new KubernetesDecodeException($"the list response is malformed after {Count} items: {reader.TokenType} after the list object");
                     default:
                         throw new KubernetesDecodeException($"the list response is malformed after {Count} items: a list is a JSON object of metadata and items, not {reader.TokenType} at depth {reader.CurrentDepth}");
                 }
@@ -221,7 +224,7 @@ internal sealed class DirectListDecoder<T>
                 var member = reader.ValueTextEquals("items"u8) ? 1 : reader.ValueTextEquals("metadata"u8) ? 2 : 0;
                 if (!reader.Read())
                 {
-                    Wanted = data.Length - checkpoint + 1;
+                    Wanted = 1;
                     return checkpoint;
                 }
 
@@ -237,27 +240,21 @@ internal sealed class DirectListDecoder<T>
                     throw new KubernetesDecodeException($"the list response is malformed after {Count} items: its items are {reader.TokenType}, not an array");
                 }
 
-                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                // A member's value is read only once it is whole (skipping a string or number stays on it).
+                var probe = reader;
+                if (!probe.TrySkip())
                 {
-                    var probe = reader;
-                    if (!probe.TrySkip())
-                    {
-                        Wanted = data.Length - checkpoint + 1;
-                        return checkpoint;
-                    }
-
-                    if (member == 2)
-                    {
-                        Metadata = JsonElement.ParseValue(ref reader);
-                    }
-                    else
-                    {
-                        reader = probe;
-                    }
+                    Wanted = 1;
+                    return checkpoint;
                 }
-                else if (member == 2)
+
+                if (member == 2)
                 {
                     Metadata = JsonElement.ParseValue(ref reader);
+                }
+                else
+                {
+                    reader = probe;
                 }
             }
         }
@@ -277,7 +274,7 @@ internal sealed class DirectListDecoder<T>
                 {
                     if (final)
                     {
-                        throw new KubernetesDecodeException($"the list response is truncated after {Count} items");
+                        throw Truncated();
                     }
 
                     Wanted = 1;
@@ -358,8 +355,7 @@ internal sealed class DirectListDecoder<T>
             }
 
             var length = (int)probe.BytesConsumed;
-            var exact = new Utf8JsonReader(data[..length], isFinalBlock: true, new JsonReaderState(decoder._itemOptions));
-            item = JsonSerializer.Deserialize(ref exact, decoder._itemInfo);
+            item = JsonSerializer.Deserialize(data[..length], decoder._itemInfo);
             Deliver(item);
             return length;
         }
