@@ -18,7 +18,9 @@ namespace KubeConsistency.Http;
 /// reflection), and items are therefore decoded by the serializer's own resumable streaming: the body is read
 /// in <see cref="JsonSerializerOptions.DefaultBufferSize"/> chunks and never buffered whole (the buffer only
 /// grows to hold one value of a type without a resumable converter, such as a <see cref="JsonElement"/> item),
-/// and nothing is allocated per item beyond the item itself. Configured envelopes are pooled per client.
+/// and nothing is allocated per item beyond the item itself. Configured envelopes are pooled per client. Given a
+/// <see cref="DirectDecoding"/> contract, a list goes through <see cref="DirectListDecoder{T}"/> instead: there a value
+/// converter costs no look-ahead over each item.
 /// </remarks>
 /// <typeparam name="T">The item type.</typeparam>
 internal sealed class ListDecoder<T>

@@ -61,7 +61,8 @@ public sealed class ResourceClientOptions<T>
     public bool MetadataOnly { get; init; }
 
     /// <summary>
-    /// Decode watch objects with <see cref="DirectDecoding"/> where the contract allows it. Only for contracts whose
+    /// Decode watch objects (and, with <see cref="DecodeListsDirectly"/>, list items) with <see cref="DirectDecoding"/>
+    /// where the contract allows it. Only for contracts whose
     /// resolver keeps the properties' own setters (KubernetesClient's models through KubeConsistency.KubernetesClient).
     /// </summary>
     internal bool DecodeWatchDirectly { get; init; }
