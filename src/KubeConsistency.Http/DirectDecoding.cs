@@ -82,6 +82,22 @@ internal static class DirectDecoding
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="typeInfo"/> may be decoded directly without the caller vouching for it: it is its
+    /// options' own contract (<see cref="For{T}"/> builds from the options), and every resolver of the options is a
+    /// source-generated <see cref="JsonSerializerContext"/> or a <see cref="DefaultJsonTypeInfoResolver"/> without
+    /// modifiers, so no property's <see cref="JsonPropertyInfo.Set"/> differs from the CLR setter the direct decode calls.
+    /// </summary>
+    public static bool KeepsPropertySetters(JsonTypeInfo typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        var options = typeInfo.Options;
+        return options.IsReadOnly
+            && options.TypeInfoResolverChain.Count > 0
+            && options.TypeInfoResolverChain.All(static resolver => resolver is JsonSerializerContext or DefaultJsonTypeInfoResolver { Modifiers.Count: 0 })
+            && ReferenceEquals(options.GetTypeInfo(typeInfo.Type), typeInfo);
+    }
+
     /// <summary>The most nesting the serializer allows a value decoded with <paramref name="options"/>.</summary>
     public static int MaxDepth(JsonSerializerOptions options) => options.MaxDepth == 0 ? 64 : options.MaxDepth;
 

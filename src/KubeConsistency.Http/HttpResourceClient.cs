@@ -66,8 +66,9 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>, IStreamingList
             : "/apis/" + Escape(gvr.Group) + "/" + Escape(gvr.Version);
         _resourceSegment = "/" + Escape(gvr.Resource);
         _typeInfo = ResolveTypeInfo(options);
-        _directTypeInfo = options.DecodeWatchDirectly ? DirectDecoding.For(_typeInfo) : null;
-        var identity = _directTypeInfo is null ? null : options.WatchIdentity;
+        var automatic = options.DecodeWatchDirectly is null;
+        _directTypeInfo = options.DecodeWatchDirectly ?? DirectDecoding.KeepsPropertySetters(_typeInfo) ? DirectDecoding.For(_typeInfo) : null;
+        var identity = _directTypeInfo is null ? null : options.WatchIdentity ?? (automatic ? WatchIdentities.FromContract(_typeInfo) : null);
         if (options.MetadataOnly)
         {
             _listAccept = MetadataOnlyMediaTypes.ListAccept;

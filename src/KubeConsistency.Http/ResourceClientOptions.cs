@@ -62,10 +62,12 @@ public sealed class ResourceClientOptions<T>
 
     /// <summary>
     /// Decode watch objects (and, with <see cref="DecodeListsDirectly"/>, list items) with <see cref="DirectDecoding"/>
-    /// where the contract allows it. Only for contracts whose
-    /// resolver keeps the properties' own setters (KubernetesClient's models through KubeConsistency.KubernetesClient).
+    /// where the contract allows it. <see langword="null"/> (the default) decides from the contract: on where
+    /// <see cref="DirectDecoding.KeepsPropertySetters"/> holds, with the one-pass identity of
+    /// <see cref="WatchIdentities.FromContract"/>; <see langword="true"/> is for a caller that vouches for a resolver
+    /// of its own (KeepsPropertySetters refuses modifiers) and gives its own <see cref="WatchIdentity"/>.
     /// </summary>
-    internal bool DecodeWatchDirectly { get; init; }
+    internal bool? DecodeWatchDirectly { get; init; }
 
     /// <summary>
     /// With <see cref="DecodeWatchDirectly"/>: list items too, in one pass each (<see cref="DirectListDecoder{T}"/>).

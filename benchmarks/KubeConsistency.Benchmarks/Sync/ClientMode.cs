@@ -119,8 +119,8 @@ internal static class ClientMode
         var transformName = args.String("transform", "none");
         var gzip = !args.Flag("no-gzip");
 
-        // As KubeConsistency.KubernetesClient's informers decode watch objects, for KubernetesClient's models.
-        var decodeWatchDirectly = typeInfo.Type != typeof(BenchPod) && !args.Flag("no-direct") && KubeConsistency.KubernetesClient.KubernetesDecoding.DecodesWatchDirectly;
+        // As the library decodes watch objects: KubernetesClient's models as KubeConsistency.KubernetesClient vouches, the POCO from its contract.
+        var decodeWatchDirectly = !args.Flag("no-direct") && (typeInfo.Type == typeof(BenchPod) || KubeConsistency.KubernetesClient.KubernetesDecoding.DecodesWatchDirectly);
 
         // And as they read each watch line: in one pass where the line allows it (--no-one-pass: scan, then decode).
         var onePass = decodeWatchDirectly && !args.Flag("no-one-pass");
@@ -302,7 +302,8 @@ internal static class ClientMode
     {
         var client = connection.Resource(new ResourceClientOptions<T>
         {
-            DecodeWatchDirectly = decodeWatchDirectly,
+            // The POCO as an application's source-generated model gets it: the library decides from the contract.
+            DecodeWatchDirectly = decodeWatchDirectly && typeof(T) == typeof(BenchPod) ? null : decodeWatchDirectly,
             WatchIdentity = onePass ? WatchIdentityOf(typeInfo) : null,
             DecodeListsDirectly = directLists,
             Resource = GroupVersionResource.Pods,

@@ -72,7 +72,7 @@ internal static class Orchestrator
         "kclient" => path == "list" && !FlagsOf(variant).Any(),
         // KubernetesClient models share values by default: "dedup" would repeat "default", "nodedup" opts out.
         "k8s" or "meta" => !VariantParts(variant).Contains("dedup"),
-        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup" or "nodirect" or "noonepass" or "nodirectlist"),
+        _ => !VariantParts(variant).Any(static p => p is "skipmf" or "forcache" or "nodedup" or "noonepass"),
     };
 
     private static IEnumerable<string> FlagsOf(string variant) => VariantParts(variant).SelectMany(p => VariantFlags.GetValueOrDefault(p) ?? []);
