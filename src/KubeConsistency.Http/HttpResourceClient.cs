@@ -67,7 +67,7 @@ internal sealed class HttpResourceClient<T> : IResourceClient<T>, IStreamingList
         _resourceSegment = "/" + Escape(gvr.Resource);
         _typeInfo = ResolveTypeInfo(options);
         var automatic = options.DecodeWatchDirectly is null;
-        _directTypeInfo = options.DecodeWatchDirectly ?? DirectDecoding.KeepsPropertySetters(_typeInfo) ? DirectDecoding.For(_typeInfo) : null;
+        _directTypeInfo = (options.DecodeWatchDirectly ?? DirectDecoding.KeepsPropertySetters(_typeInfo)) ? DirectDecoding.For(_typeInfo) : null;
         var identity = _directTypeInfo is null ? null : options.WatchIdentity ?? (automatic ? WatchIdentities.FromContract(_typeInfo) : null);
         if (options.MetadataOnly)
         {

@@ -21,12 +21,8 @@ internal static class WatchIdentities
     {
         ArgumentNullException.ThrowIfNull(typeInfo);
         var options = typeInfo.Options;
-        if (options.GetConverter(typeof(string)) is var strings && strings is not DeduplicatingStringConverter && strings.GetType().Assembly != typeof(JsonSerializer).Assembly)
-        {
-            return null;
-        }
-
-        if (typeInfo.Kind != JsonTypeInfoKind.Object
+        if (!ReadsStringsAsWritten(options)
+            || typeInfo.Kind != JsonTypeInfoKind.Object
             || StringMember(typeInfo, "kind") is not { } kind
             || Member(typeInfo, "metadata") is not { } metadata
             || options.GetTypeInfo(metadata.PropertyType) is not { Kind: JsonTypeInfoKind.Object } metadataInfo
@@ -43,6 +39,14 @@ internal static class WatchIdentities
             (string?)getKind(o!),
             getMetadata(o!) is { } meta ? (string?)getResourceVersion(meta) : null);
     }
+
+    /// <summary>
+    /// Whether <paramref name="options"/> decode a JSON string as its raw text: their string converter is the
+    /// serializer's own or <see cref="DeduplicatingStringConverter"/>, not an application's.
+    /// </summary>
+    public static bool ReadsStringsAsWritten(JsonSerializerOptions options) =>
+        options.GetConverter(typeof(string)) is var strings
+        && (strings is DeduplicatingStringConverter || strings.GetType().Assembly == typeof(JsonSerializer).Assembly);
 
     // The contract property the JSON member `name` is read into, read back with the contract's own getter.
     private static JsonPropertyInfo? Member(JsonTypeInfo info, string name) =>

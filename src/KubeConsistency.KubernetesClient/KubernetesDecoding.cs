@@ -58,7 +58,7 @@ internal static class KubernetesDecoding
 
         // The scan compares the kind and reads the resource version as raw JSON strings; an application's string
         // converter (registered through KubernetesJson.AddJsonOptions) could map "" to null or take numbers.
-        if (options.GetConverter(typeof(string)) is var strings && strings is not DeduplicatingStringConverter && strings.GetType().Assembly != typeof(JsonSerializer).Assembly)
+        if (!WatchIdentities.ReadsStringsAsWritten(options))
         {
             return null;
         }
