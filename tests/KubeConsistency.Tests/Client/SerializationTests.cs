@@ -111,16 +111,21 @@ public sealed class SerializationTests
         var line = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"12345\",\"creationTimestamp\":null},\"spec\":{\"containers\":null},\"status\":{}}}"u8.ToArray();
         decoder.Decode(line); // warm up
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++)
+        // A 5-character string is 32 bytes; nothing else may be allocated per event. The least
+        // of five rounds, as in the test below.
+        var perEvent = double.MaxValue;
+        for (var round = 0; round < 5 && perEvent > 40; round++)
         {
-            decoder.Decode(line);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++)
+            {
+                decoder.Decode(line);
+            }
+
+            perEvent = Math.Min(perEvent, (GC.GetAllocatedBytesForCurrentThread() - before) / 1000.0);
         }
 
-        var perEvent = (GC.GetAllocatedBytesForCurrentThread() - before) / 1000.0;
-
-        // A 5-character string is 32 bytes; nothing else may be allocated per event.
-        Assert.True(perEvent <= 40, $"{perEvent} bytes per bookmark");
+        Assert.True(perEvent <= 40, $"{perEvent} bytes per bookmark in the least of five rounds");
     }
 
     [Fact]
@@ -132,21 +137,30 @@ public sealed class SerializationTests
         decoder.Decode(line);
         JsonSerializer.Deserialize(obj, TestJsonContext.Default.TestPod);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 200; i++)
+        // The least of five rounds: a shared ArrayPool trimmed by a gen-2 GC elsewhere in the
+        // run re-allocates a buffer once, which is not a per-event cost.
+        var least = double.MaxValue;
+        var perEvent = 0.0;
+        var objectOnly = 0.0;
+        for (var round = 0; round < 5 && least > 48; round++)
         {
-            JsonSerializer.Deserialize(obj, TestJsonContext.Default.TestPod);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 200; i++)
+            {
+                JsonSerializer.Deserialize(obj, TestJsonContext.Default.TestPod);
+            }
+
+            objectOnly = (GC.GetAllocatedBytesForCurrentThread() - before) / 200.0;
+            before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 200; i++)
+            {
+                decoder.Decode(line);
+            }
+
+            perEvent = (GC.GetAllocatedBytesForCurrentThread() - before) / 200.0;
+            least = Math.Min(least, perEvent - objectOnly);
         }
 
-        var objectOnly = (GC.GetAllocatedBytesForCurrentThread() - before) / 200.0;
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 200; i++)
-        {
-            decoder.Decode(line);
-        }
-
-        var perEvent = (GC.GetAllocatedBytesForCurrentThread() - before) / 200.0;
-
-        Assert.True(perEvent - objectOnly <= 48, $"event {perEvent} bytes vs object alone {objectOnly} bytes");
+        Assert.True(least <= 48, $"event {perEvent} bytes vs object alone {objectOnly} bytes in every round");
     }
 }
