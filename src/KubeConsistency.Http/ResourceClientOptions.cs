@@ -62,7 +62,7 @@ public sealed class ResourceClientOptions<T>
 
     /// <summary>
     /// Decode watch objects (and, with <see cref="DecodeListsDirectly"/>, list items) with <see cref="DirectDecoding"/>
-    /// where the contract allows it. <see langword="null"/> (the default) decides from the contract: on where
+    /// where the contract allows it. <see langword="null"/> (the default) decides from the contract: direct where
     /// <see cref="DirectDecoding.KeepsPropertySetters"/> holds, with the one-pass identity of
     /// <see cref="WatchIdentities.FromContract"/>; <see langword="true"/> is for a caller that vouches for a resolver
     /// of its own (KeepsPropertySetters refuses modifiers) and gives its own <see cref="WatchIdentity"/>.
